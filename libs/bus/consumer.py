@@ -1,0 +1,191 @@
+"""Consume a topic in batches and commit offsets only after the handler's effect is durable.
+
+The handler gets a whole batch (records of several partitions, each partition's records in
+order) so it can write them in one transaction. If it fails, the batch is retried with
+backoff; if it keeps failing, records are retried one at a time so one poison record cannot
+hold back the others, and a record that still fails goes to the dead-letter topic with the
+error. Records that do not even decode go there at once. Offsets are committed after that,
+so a crash anywhere before replays the batch: handlers must be idempotent.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from config.shared import KafkaSettings
+from contracts import topics
+from contracts.codec import decode
+from pydantic import ValidationError
+from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential_jitter
+
+from bus.deadletter import dead_letter_event
+from bus.publisher import Publisher
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Received:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
+    event: Any  # the validated contract event
+
+
+Handler = Callable[[Sequence[Received]], Awaitable[None]]
+
+
+@dataclass
+class ConsumerOptions:
+    group_id: str
+    max_records: int = 200
+    max_attempts: int = 5
+    retry_initial_s: float = 0.2
+    retry_max_s: float = 5.0
+    poll_timeout_ms: int = 200
+    auto_offset_reset: str = "earliest"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _headers(record: ConsumerRecord) -> dict[str, str]:
+    return {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+
+
+class BatchConsumer:
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        topic_names: Sequence[str],
+        handler: Handler,
+        publisher: Publisher,
+        options: ConsumerOptions,
+    ) -> None:
+        self._settings = settings
+        self._topics = list(topic_names)
+        self._handler = handler
+        self._publisher = publisher
+        self._options = options
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def start(self) -> None:
+        self._consumer = AIOKafkaConsumer(
+            *self._topics,
+            bootstrap_servers=self._settings.bootstrap,
+            client_id=self._settings.client_id,
+            group_id=self._options.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset=self._options.auto_offset_reset,
+            request_timeout_ms=max(self._settings.request_timeout_ms, 40_000),
+            **self._options.extra,
+        )
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()  # leaves the group, so partitions move at once
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll, handle, commit, until ``stop`` is set; the batch in hand is finished first."""
+        assert self._consumer is not None, "start() first"
+        while not stop.is_set():
+            batches = await self._consumer.getmany(
+                timeout_ms=self._options.poll_timeout_ms, max_records=self._options.max_records
+            )
+            if batches:
+                await self.process(batches)
+
+    async def process(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        assert self._consumer is not None
+        good: list[Received] = []
+        for records in batches.values():
+            for record in records:
+                received = await self._decode_or_dead_letter(record)
+                if received is not None:
+                    good.append(received)
+        if good:
+            await self._handle(good)
+        await self._consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+
+    async def _decode_or_dead_letter(self, record: ConsumerRecord) -> Received | None:
+        try:
+            event = decode(record.topic, record.value)
+        except ValidationError as exc:
+            await self._dead_letter(record, f"undecodable: {exc.error_count()} errors: {exc}", 1)
+            return None
+        return Received(
+            record.topic,
+            record.partition,
+            record.offset,
+            record.key,
+            record.value,
+            _headers(record),
+            event,
+        )
+
+    async def _handle(self, batch: Sequence[Received]) -> None:
+        try:
+            await self._with_retries(batch)
+            return
+        except Exception as exc:
+            if len(batch) == 1:
+                await self._dead_letter_received(batch[0], exc)
+                return
+            log.warning("batch failed, retrying one by one", size=len(batch), error=str(exc))
+        for one in batch:
+            try:
+                await self._with_retries([one])
+            except Exception as exc:
+                await self._dead_letter_received(one, exc)
+
+    async def _with_retries(self, batch: Sequence[Received]) -> None:
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(self._options.max_attempts),
+            wait=wait_exponential_jitter(
+                multiplier=self._options.retry_initial_s, max=self._options.retry_max_s
+            ),
+            reraise=True,
+        ):
+            with attempt:
+                await self._handler(batch)
+
+    async def _dead_letter_received(self, received: Received, exc: BaseException) -> None:
+        log.error(
+            "dead-lettering after retries",
+            topic=received.topic,
+            offset=received.offset,
+            error=repr(exc),
+        )
+        await self._publisher.publish(
+            topics.DEADLETTER,
+            dead_letter_event(
+                source_topic=received.topic,
+                group=self._options.group_id,
+                key=received.key,
+                value=received.value,
+                headers=received.headers,
+                error=repr(exc),
+                attempts=self._options.max_attempts,
+            ),
+            key=received.key.decode(errors="replace") if received.key else None,
+        )
+
+    async def _dead_letter(self, record: ConsumerRecord, error: str, attempts: int) -> None:
+        log.error("dead-lettering undecodable record", topic=record.topic, offset=record.offset)
+        await self._publisher.publish(
+            topics.DEADLETTER,
+            dead_letter_event(
+                source_topic=record.topic,
+                group=self._options.group_id,
+                key=record.key,
+                value=record.value,
+                headers=_headers(record),
+                error=error,
+                attempts=attempts,
+            ),
+        )

@@ -1,0 +1,85 @@
+"""Dead letters: building them, and sending them back to where they came from."""
+
+import asyncio
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer
+from config.shared import KafkaSettings
+from contracts import topics
+from contracts.codec import decode
+from contracts.deadletter import DeadLettered
+
+from bus.publisher import Publisher
+
+
+def dead_letter_event(
+    *,
+    source_topic: str,
+    group: str,
+    key: bytes | None,
+    value: bytes,
+    headers: dict[str, str],
+    error: str,
+    attempts: int,
+) -> DeadLettered:
+    return DeadLettered(
+        source_topic=source_topic,
+        consumer_group=group,
+        key=key.decode(errors="replace") if key is not None else None,
+        value=value.decode(errors="replace"),
+        headers=headers,
+        error=error[:4000],
+        attempts=attempts,
+        traceparent=headers.get("traceparent"),
+    )
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    replayed: int
+    by_topic: dict[str, int]
+
+
+REPLAY_GROUP = "omni-dlq-replay"
+
+
+async def replay(
+    settings: KafkaSettings, publisher: Publisher, *, idle_s: float = 2.0, limit: int | None = None
+) -> ReplayResult:
+    """Send every dead letter not replayed before back to its source topic.
+
+    The replay has its own consumer group, so each dead letter is replayed once; it stops
+    when the topic has been idle for ``idle_s`` or after ``limit`` records.
+    """
+    consumer = AIOKafkaConsumer(
+        topics.DEADLETTER,
+        bootstrap_servers=settings.bootstrap,
+        group_id=REPLAY_GROUP,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    counts: dict[str, int] = {}
+    total = 0
+    try:
+        while limit is None or total < limit:
+            batches = await consumer.getmany(timeout_ms=int(idle_s * 1000), max_records=100)
+            if not batches:
+                break
+            for tp, records in batches.items():
+                for record in records:
+                    letter: DeadLettered = decode(topics.DEADLETTER, record.value)
+                    headers = [(k, v.encode()) for k, v in letter.headers.items()]
+                    await publisher.publish_raw(
+                        letter.source_topic,
+                        letter.value.encode(),
+                        letter.key.encode() if letter.key is not None else None,
+                        headers,
+                    )
+                    counts[letter.source_topic] = counts.get(letter.source_topic, 0) + 1
+                    total += 1
+                await consumer.commit({tp: records[-1].offset + 1})
+                await asyncio.sleep(0)
+    finally:
+        await consumer.stop()
+    return ReplayResult(total, counts)

@@ -1,0 +1,22 @@
+"""Settings shared by several services, and the one way to load settings at startup."""
+
+from config.load import SettingsError, load
+from config.shared import (
+    AuthSettings,
+    CredentialSettings,
+    DatabaseSettings,
+    KafkaSettings,
+    LogSettings,
+    S3Settings,
+)
+
+__all__ = [
+    "AuthSettings",
+    "CredentialSettings",
+    "DatabaseSettings",
+    "KafkaSettings",
+    "LogSettings",
+    "S3Settings",
+    "SettingsError",
+    "load",
+]

@@ -1,0 +1,72 @@
+"""Settings for the infrastructure several services use; each reads plain, documented variables.
+
+| variable | meaning |
+|---|---|
+| APP_DATABASE_URL | Postgres URL of the application role (not owner, not superuser: RLS applies) |
+| DATABASE_URL | owner/admin URL, used only by ``omni migrate`` and the dev launcher |
+| KAFKA_BOOTSTRAP | comma-separated bootstrap servers |
+| KAFKA_IDEMPOTENT | idempotent producer: on for Apache Kafka, off for Tansu (no InitProducerId) |
+| S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY, S3_SECRET_KEY, S3_REGION | the object store |
+| CREDENTIAL_KEYS | comma-separated Fernet keys; the first encrypts, all decrypt (rotation) |
+| JWT_* | how agents' tokens are checked (see ``AuthSettings``) |
+| LOG_FORMAT, LOG_LEVEL | ``json`` in deployment, ``console`` in development |
+"""
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DatabaseSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    app_database_url: SecretStr
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+    db_command_timeout_s: float = 10.0
+
+
+class KafkaSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
+
+    bootstrap: str
+    idempotent: bool = False
+    client_id: str = "omni"
+    request_timeout_ms: int = 10_000
+
+
+class S3Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="S3_", extra="ignore")
+
+    endpoint: str | None = None  # None: the AWS default endpoint
+    bucket: str = "omni-media"
+    access_key: SecretStr = SecretStr("omni")
+    secret_key: SecretStr = SecretStr("omni-secret")
+    region: str = "us-east-1"
+
+
+class CredentialSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    credential_keys: SecretStr = Field(
+        description="Comma-separated Fernet keys, newest first; the first one encrypts."
+    )
+
+
+class AuthSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JWT_", extra="ignore")
+
+    algorithm: Literal["HS256", "RS256", "ES256"] = "HS256"
+    secret: SecretStr | None = None  # HS256 shared secret (Supabase-style)
+    jwks_url: str | None = None  # RS256/ES256
+    issuer: str = "omni-dev"
+    audience: str = "omni"
+    leeway_s: int = 30
+
+
+class LogSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOG_", extra="ignore")
+
+    format: Literal["json", "console"] = "json"
+    level: str = "INFO"

@@ -1,0 +1,170 @@
+"""Events on the inbound topic: what providers told us, normalized across Meta, Evolution, Z-API.
+
+One model covers the three providers (see ``shared/docs/providers-model.md``): a provider
+adapter parses its webhook into ``InboundMessage`` / status values, ingest-api wraps them in
+these events once the webhook is authenticated and routed to an integration.
+"""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from contracts.common import ErrorClass, Frozen, Provider
+from contracts.envelope import Event
+from contracts.status import MessageStatus
+
+
+class MessageType(StrEnum):
+    TEXT = "text"
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    VOICE = "voice"
+    DOCUMENT = "document"
+    STICKER = "sticker"
+    LOCATION = "location"
+    CONTACTS = "contacts"
+    REACTION = "reaction"
+    INTERACTIVE_REPLY = "interactive_reply"
+    BUTTON_REPLY = "button_reply"
+    TEMPLATE = "template"  # outbound only
+    UNSUPPORTED = "unsupported"
+
+
+MEDIA_TYPES = frozenset(
+    {
+        MessageType.IMAGE,
+        MessageType.VIDEO,
+        MessageType.AUDIO,
+        MessageType.VOICE,
+        MessageType.DOCUMENT,
+        MessageType.STICKER,
+    }
+)
+
+
+class Chat(Frozen):
+    kind: Literal["direct", "group", "broadcast", "newsletter", "status"] = "direct"
+    id: str
+
+
+class Sender(Frozen):
+    """Who wrote. Any identifier may be missing (Meta usernames, Evolution ``@lid``)."""
+
+    phone: str | None = None
+    wa_id: str | None = None
+    lid: str | None = None
+    display_name: str | None = None
+
+
+class MediaRef(Frozen):
+    """Where the provider keeps an attachment; ``provider_ref`` is what its API needs to fetch it
+    (Meta media id, Evolution message key, Z-API URL)."""
+
+    provider_ref: str
+    mime: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+    filename: str | None = None
+    url: str | None = None
+    animated: bool | None = None
+
+
+class Location(Frozen):
+    latitude: float
+    longitude: float
+    name: str | None = None
+    address: str | None = None
+
+
+class ContactCard(Frozen):
+    name: str
+    phones: tuple[str, ...] = ()
+
+
+class Reaction(Frozen):
+    target_provider_message_id: str
+    emoji: str | None = None  # None or empty: the reaction was removed
+
+
+class ReplyChoice(Frozen):
+    """The option a customer picked in an interactive list/button or a template quick reply."""
+
+    kind: Literal["button", "list", "flow", "template_button"]
+    id: str | None = None
+    title: str
+    description: str | None = None
+
+
+class InboundMessage(Frozen):
+    provider_message_id: str
+    chat: Chat
+    sender: Sender
+    from_me: bool = False
+    direction: Literal["inbound", "outbound_echo"] = "inbound"
+    sent_at: datetime
+    type: MessageType
+    text: str | None = None
+    caption: str | None = None
+    media: MediaRef | None = None
+    location: Location | None = None
+    contacts: tuple[ContactCard, ...] = ()
+    reaction: Reaction | None = None
+    reply: ReplyChoice | None = None
+    reply_to_provider_message_id: str | None = None
+    forwarded: bool = False
+    unsupported_reason: str | None = None
+
+
+class ProviderError(Frozen):
+    code: str
+    title: str
+    details: str | None = None
+    error_class: ErrorClass = ErrorClass.PERMANENT
+    retry_after_s: float | None = None
+
+
+class _Routed(Event):
+    """Fields every inbound event carries once ingest-api authenticated and routed the webhook."""
+
+    provider: Provider
+    integration_id: UUID
+    account_ref: str
+    webhook_id: UUID  # the WebhookRecorded event (and webhook_logs row) this came from
+
+
+class MessageReceived(_Routed):
+    type: Literal["message.received"] = "message.received"
+    message: InboundMessage
+
+
+class StatusReported(_Routed):
+    type: Literal["status.reported"] = "status.reported"
+    provider_message_ids: tuple[str, ...]
+    status: MessageStatus
+    recipient: str | None = None
+    reported_at: datetime
+    error: ProviderError | None = None
+    provider_status_raw: str | None = None
+
+
+class WebhookRecorded(Event):
+    """The raw webhook, for the audit log (``webhook_logs``) and for replay."""
+
+    type: Literal["webhook.recorded"] = "webhook.recorded"
+    webhook_id: UUID
+    provider: Provider
+    integration_id: UUID
+    received_at: datetime
+    body: str  # the raw body as received (UTF-8, invalid bytes replaced)
+    outcome: Literal["accepted", "failed"]
+    error: str | None = None
+    event_count: int = 0
+
+
+InboundEvent = Annotated[
+    MessageReceived | StatusReported | WebhookRecorded, Field(discriminator="type")
+]

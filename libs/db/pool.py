@@ -1,0 +1,27 @@
+"""The asyncpg pool of the application role, created in a service's lifespan."""
+
+import asyncpg
+import orjson
+from config.shared import DatabaseSettings
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(
+            name,
+            encoder=lambda v: orjson.dumps(v).decode(),
+            decoder=orjson.loads,
+            schema="pg_catalog",
+        )
+
+
+async def create_pool(settings: DatabaseSettings) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        settings.app_database_url.get_secret_value(),
+        min_size=settings.db_pool_min,
+        max_size=settings.db_pool_max,
+        command_timeout=settings.db_command_timeout_s,
+        init=_init_connection,
+    )
+    assert pool is not None
+    return pool

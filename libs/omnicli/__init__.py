@@ -1,0 +1,1 @@
+"""The ``omni`` command line: development stack, migrations, tokens, contracts, operations."""

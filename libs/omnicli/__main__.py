@@ -1,0 +1,3 @@
+from omnicli.main import main
+
+raise SystemExit(main())

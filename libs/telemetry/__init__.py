@@ -1,0 +1,1 @@
+"""Structured logging and W3C trace context, the same way in every process."""
