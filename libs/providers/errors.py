@@ -1,0 +1,55 @@
+"""What can go wrong at a provider, as types the caller branches on.
+
+    ProviderFailure                 anything the provider (or the way to it) said no to
+    ├── Retryable                   5xx, timeouts, connection errors: try again later
+    │   └── RateLimited             429 / throttling codes; retry_after_s when the provider hints
+    ├── Permanent                   bad number, 24-hour window closed, invalid parameter:
+    │                               do not retry; ``reason`` is written for the agent
+    └── AuthFailed                  token expired or revoked: flag the integration
+
+Only the edges translate these: the dispatcher into retry / fail / dead letter, the HTTP
+edge into problem details.
+"""
+
+from contracts.common import ErrorClass
+
+
+class ProviderFailure(Exception):
+    error_class: ErrorClass = ErrorClass.PERMANENT
+
+    def __init__(self, reason: str, *, code: str | None = None, status: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+        self.status = status
+
+
+class Retryable(ProviderFailure):
+    error_class = ErrorClass.RETRYABLE
+
+
+class RateLimited(Retryable):
+    error_class = ErrorClass.RATE_LIMITED
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        retry_after_s: float | None = None,
+        code: str | None = None,
+        status: int | None = None,
+    ):
+        super().__init__(reason, code=code, status=status)
+        self.retry_after_s = retry_after_s
+
+
+class Permanent(ProviderFailure):
+    error_class = ErrorClass.PERMANENT
+
+
+class WindowClosed(Permanent):
+    """The 24-hour customer-service window is closed: only a template can be sent."""
+
+
+class AuthFailed(ProviderFailure):
+    error_class = ErrorClass.AUTH
