@@ -9,6 +9,8 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
+from pydantic import SecretStr
+
 from config.shared import CredentialSettings, DatabaseSettings, KafkaSettings, S3Settings
 from credentials import Vault, new_key
 from db.pool import create_pool
@@ -16,7 +18,6 @@ from db.provision import insert_tenant, upsert_member
 from devstack.containers import docker_available
 from devstack.settings import StackSettings
 from devstack.stack import Endpoints, Stack
-from pydantic import SecretStr
 
 
 def _stack_settings() -> StackSettings:

@@ -6,6 +6,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 import jwt
+
 from config.shared import AuthSettings
 
 Role = Literal["agent", "admin"]

@@ -4,6 +4,7 @@ import contextlib
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+
 from config.shared import KafkaSettings
 from contracts.topics import ALL
 

@@ -15,14 +15,14 @@ from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from config.shared import KafkaSettings
-from contracts import topics
-from contracts.codec import decode
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential_jitter
 
 from bus.deadletter import dead_letter_event
 from bus.publisher import Publisher
+from config.shared import KafkaSettings
+from contracts import topics
+from contracts.codec import decode
 
 log = structlog.get_logger(__name__)
 

@@ -4,12 +4,12 @@ import asyncio
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer
+
+from bus.publisher import Publisher
 from config.shared import KafkaSettings
 from contracts import topics
 from contracts.codec import decode
 from contracts.deadletter import DeadLettered
-
-from bus.publisher import Publisher
 
 
 def dead_letter_event(

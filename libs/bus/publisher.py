@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from aiokafka import AIOKafkaProducer
+
 from config.shared import KafkaSettings
 from contracts.codec import encode
 from contracts.envelope import Event

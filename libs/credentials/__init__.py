@@ -8,8 +8,9 @@ the old key is then removed.
 import json
 from typing import Any
 
-from config.shared import CredentialSettings
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from config.shared import CredentialSettings
 
 
 class CredentialError(ValueError):

@@ -2,6 +2,7 @@
 
 import asyncpg
 import orjson
+
 from config.shared import DatabaseSettings
 
 

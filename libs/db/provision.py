@@ -9,8 +9,8 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from credentials import Vault
 
+from credentials import Vault
 from db.tenant import Connection
 
 

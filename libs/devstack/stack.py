@@ -12,7 +12,6 @@ from urllib.parse import urlsplit, urlunsplit
 from bus.admin import ensure_topics
 from config.shared import KafkaSettings
 from db.migrate import APP_ROLE, enable_app_login, ensure_database, upgrade
-
 from devstack.containers import Containers, start_containers
 from devstack.kafka import TansuBroker
 from devstack.postgres import EmbeddedPostgres

@@ -1,9 +1,9 @@
 """``omni credentials rotate``: re-encrypt every integration's credentials under the newest key."""
 
 import asyncpg
+
 from config import CredentialSettings, load
 from credentials import Vault
-
 from omnicli.settings import MigrateSettings
 
 

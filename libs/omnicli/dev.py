@@ -8,6 +8,8 @@ import threading
 from pathlib import Path
 from uuid import UUID
 
+from pydantic import SecretStr
+
 from auth.tokens import mint
 from config import AuthSettings
 from credentials import new_key
@@ -15,8 +17,6 @@ from db.seed import DEMO_ADMIN, DEMO_AGENT, seed_demo
 from devstack.settings import StackSettings
 from devstack.stack import Stack
 from devstack.supervisor import Supervisor
-from pydantic import SecretStr
-
 from omnicli.entrypoints import ENTRYPOINTS
 
 

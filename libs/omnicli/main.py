@@ -17,7 +17,6 @@ def _cmd_dev(args: argparse.Namespace) -> int:
 def _cmd_migrate(args: argparse.Namespace) -> int:
     from config import load
     from db.migrate import downgrade, enable_app_login, upgrade
-
     from omnicli.settings import MigrateSettings
 
     settings = load(MigrateSettings)

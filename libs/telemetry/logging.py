@@ -8,6 +8,7 @@ import logging
 import sys
 
 import structlog
+
 from config.shared import LogSettings
 
 

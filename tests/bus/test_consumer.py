@@ -5,13 +5,13 @@ from collections.abc import Sequence
 from uuid import uuid4
 
 from aiokafka import AIOKafkaConsumer
+
 from bus.consumer import BatchConsumer, ConsumerOptions, Received
 from bus.deadletter import replay
 from bus.publisher import Outgoing, Publisher
 from config.shared import KafkaSettings
 from contracts import MediaFetchRequested, topics
 from contracts.codec import decode
-
 from tests.contracts.samples import all_events
 
 

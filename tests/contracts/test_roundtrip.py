@@ -5,12 +5,12 @@ from collections import Counter
 
 import pydantic
 from aiokafka import AIOKafkaConsumer
+
 from bus.publisher import Outgoing, Publisher
 from config.shared import KafkaSettings
 from contracts import topics
 from contracts.codec import decode
 from contracts.inbound import MessageType
-
 from tests.contracts.samples import INBOUND_MESSAGES, all_events
 
 

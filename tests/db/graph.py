@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from uuid import UUID, uuid4
 
 import asyncpg
+
 from credentials import Vault
 from db.provision import insert_integration
 from db.tenant import tenant_tx

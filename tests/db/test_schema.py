@@ -4,9 +4,9 @@ from uuid import uuid4
 
 import asyncpg
 import pytest
+
 from credentials import Vault
 from db.tenant import tenant_tx
-
 from tests.db.graph import build_graph
 
 

@@ -2,9 +2,9 @@
 
 import asyncpg
 import pytest
+
 from credentials import Vault
 from db.tenant import tenant_tx
-
 from tests.db.graph import build_graph
 
 TENANT_TABLES = [

@@ -1,4 +1,5 @@
 import pytest
+
 from credentials import CredentialError, Vault, new_key
 
 

@@ -1,4 +1,5 @@
 import pytest
+
 from config import KafkaSettings, SettingsError, load
 
 

@@ -1,7 +1,8 @@
 import pytest
-from contracts.status import RANK, MessageStatus, next_status
 from hypothesis import given
 from hypothesis import strategies as st
+
+from contracts.status import RANK, MessageStatus, next_status
 
 S = MessageStatus
 

@@ -3,9 +3,10 @@ from uuid import uuid4
 
 import jwt
 import pytest
+from pydantic import SecretStr
+
 from auth.tokens import TokenError, Verifier, mint
 from config import AuthSettings
-from pydantic import SecretStr
 
 SETTINGS = AuthSettings(algorithm="HS256", secret=SecretStr("s" * 32), issuer="iss", audience="aud")
 

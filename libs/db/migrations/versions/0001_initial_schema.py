@@ -6,6 +6,7 @@ Revises:
 """
 
 from alembic import op
+
 from db.sqlscript import split_statements
 
 revision = "0001"
