@@ -1,0 +1,31 @@
+"""How long to wait before the next attempt at a provider, as a tenacity wait strategy.
+
+Retryable failures back off exponentially with jitter; a ``RateLimited`` failure that carries
+the provider's hint waits at least that long (capped, so a silly hint cannot park a
+conversation for hours).
+"""
+
+from tenacity import RetryCallState
+from tenacity.wait import wait_base, wait_exponential_jitter
+
+from providers.errors import RateLimited
+
+
+def wait_for_hint(hint_s: float | None, backoff_s: float, cap_s: float) -> float:
+    """Pure: the wait after a failure whose retry hint is ``hint_s``."""
+    if hint_s is None:
+        return backoff_s
+    return min(max(hint_s, 0.0), cap_s)
+
+
+class ProviderWait(wait_base):
+    def __init__(self, *, initial_s: float, max_s: float, max_hint_s: float) -> None:
+        self._backoff = wait_exponential_jitter(multiplier=initial_s, max=max_s, jitter=initial_s)
+        self._max_hint_s = max_hint_s
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        backoff = self._backoff(retry_state)
+        outcome = retry_state.outcome
+        failure = outcome.exception() if outcome is not None else None
+        hint = failure.retry_after_s if isinstance(failure, RateLimited) else None
+        return wait_for_hint(hint, backoff, self._max_hint_s)

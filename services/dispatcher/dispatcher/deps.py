@@ -1,0 +1,44 @@
+"""What the send pipeline needs from the process, created once in ``__main__`` and passed down."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import asyncpg
+import httpx
+
+from bus.publisher import Publisher
+from contracts import Provider
+from credentials import Vault
+from dispatcher.calls import ProviderCalls
+from providers.base import OutboundMediaSource, ProviderClient
+
+
+class ClientFactory(Protocol):
+    """``providers.registry.client``: a client for one integration."""
+
+    def __call__(
+        self,
+        provider: Provider | str,
+        credentials: Mapping[str, Any],
+        http: httpx.AsyncClient,
+        *,
+        base_url: str | None = None,
+    ) -> ProviderClient: ...
+
+
+class MediaSources(Protocol):
+    async def source(self, media_key: str) -> OutboundMediaSource: ...
+
+
+@dataclass(frozen=True)
+class Deps:
+    pool: asyncpg.Pool
+    vault: Vault
+    http: httpx.AsyncClient
+    publisher: Publisher
+    calls: ProviderCalls
+    media: MediaSources
+    client_for: ClientFactory
+    group_id: str
+    default_rate_per_s: float | None = None

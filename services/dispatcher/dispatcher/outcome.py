@@ -1,0 +1,82 @@
+"""Writing a send's outcome: the message row, the integration flag, the realtime log, and the
+realtime publication after commit. The only place that turns an outcome into effects."""
+
+from uuid import UUID
+
+import asyncpg
+import structlog
+
+from contracts import MessageUpdated, topics
+from db import realtime_log
+from db.tenant import Connection, tenant_tx
+from dispatcher import store
+from dispatcher.deps import Deps
+from dispatcher.failures import Failed
+from dispatcher.view import message_view
+from telemetry.trace import child
+
+log = structlog.get_logger(__name__)
+
+
+async def _updated(
+    conn: Connection, tenant_id: UUID, row: asyncpg.Record | None, traceparent: str | None
+) -> list[MessageUpdated]:
+    if row is None:
+        return []
+    event = MessageUpdated(message=message_view(row), traceparent=child(traceparent))
+    return await realtime_log.record(conn, tenant_id, [event])
+
+
+async def _publish(deps: Deps, tenant_id: UUID, events: list[MessageUpdated]) -> None:
+    for event in events:
+        await deps.publisher.publish(topics.REALTIME, event, key=str(tenant_id))
+
+
+async def record_sent(
+    deps: Deps,
+    *,
+    tenant_id: UUID,
+    message_id: UUID,
+    provider_message_id: str,
+    traceparent: str | None,
+) -> None:
+    async with tenant_tx(deps.pool, tenant_id) as conn:
+        row = await store.mark_sent(
+            conn, message_id=message_id, provider_message_id=provider_message_id
+        )
+        events = await _updated(conn, tenant_id, row, traceparent)
+    await _publish(deps, tenant_id, events)
+
+
+async def record_failed(
+    deps: Deps,
+    *,
+    tenant_id: UUID,
+    message_id: UUID,
+    integration_id: UUID,
+    failed: Failed,
+    traceparent: str | None,
+) -> None:
+    async with tenant_tx(deps.pool, tenant_id) as conn:
+        row = await store.mark_failed(
+            conn,
+            message_id=message_id,
+            error_code=failed.error_code,
+            error_reason=failed.error_reason,
+        )
+        if failed.integration_reason is not None:
+            await store.flag_integration(
+                conn, integration_id=integration_id, reason=failed.integration_reason
+            )
+        events = await _updated(conn, tenant_id, row, traceparent)
+    if failed.integration_reason is not None:
+        log.warning("integration flagged as needing attention", integration_id=str(integration_id))
+    await _publish(deps, tenant_id, events)
+
+
+async def flag_integration(
+    deps: Deps, *, tenant_id: UUID, integration_id: UUID, reason: str
+) -> None:
+    async with tenant_tx(deps.pool, tenant_id) as conn:
+        await store.flag_integration(conn, integration_id=integration_id, reason=reason)
+    log.warning("integration flagged as needing attention", integration_id=str(integration_id))

@@ -1,0 +1,154 @@
+"""One send request, start to finish: decide from the row, claim, call the provider with
+retries, record the outcome. Never sends twice: the claim (``send_started_at``, committed
+before the call) is released only when an attempt failed in a way that proves nothing was
+sent; a claim found standing means the outcome is unknown, and the message fails saying so.
+"""
+
+import time
+from uuid import UUID
+
+import structlog
+
+from bus.consumer import Received
+from contracts import OutboundMedia, SendRequested
+from db.tenant import tenant_tx
+from dispatcher import content, metrics, outcome, store
+from dispatcher.deadletter import dead_letter
+from dispatcher.decide import Decision, MessageState, decide
+from dispatcher.deps import Deps
+from dispatcher.failures import Failed, failed_for, invalid_media, outcome_unknown
+from dispatcher.integration import Ready, open_integration
+from providers.base import SendRequest, SendResult
+from providers.errors import ProviderFailure, Retryable
+
+log = structlog.get_logger(__name__)
+
+
+class ClaimLost(Exception):
+    """Another attempt claimed or finished the message first: this one does nothing."""
+
+
+async def handle_send(deps: Deps, received: Received, event: SendRequested) -> None:
+    tenant_id = event.tenant_id
+    if tenant_id is None:
+        await dead_letter(deps, received, "send request without tenant_id", 1)
+        return
+    structlog.contextvars.bind_contextvars(
+        tenant_id=str(tenant_id), message_id=str(event.message_id)
+    )
+    async with tenant_tx(deps.pool, tenant_id) as conn:
+        row = await store.load_message(conn, message_id=event.message_id)
+        integration_row = (
+            await store.load_integration(conn, integration_id=row["integration_id"])
+            if row is not None
+            else None
+        )
+    state = (
+        MessageState(
+            row["status"], row["provider_message_id"], row["send_started_at"], row["direction"]
+        )
+        if row is not None
+        else None
+    )
+    decision = decide(state)
+    provider = event.provider.value
+    if decision is Decision.MISSING:
+        log.warning("send request for an unknown message; ignored")
+        metrics.SENDS.labels(provider, "skipped_missing").inc()
+        return
+    if decision is Decision.DONE:
+        metrics.SENDS.labels(provider, "skipped_done").inc()
+        return
+    assert row is not None
+    integration_id: UUID = row["integration_id"]
+    if decision is Decision.OUTCOME_UNKNOWN:
+        await _fail(deps, event, tenant_id, integration_id, outcome_unknown())
+        return
+    ready = open_integration(deps, integration_row)
+    if isinstance(ready, Failed):
+        await _fail(deps, event, tenant_id, integration_id, ready)
+        return
+    request = await _request(deps, tenant_id, event)
+    if isinstance(request, Failed):
+        await _fail(deps, event, tenant_id, integration_id, request)
+        return
+    await _send(deps, received, event, tenant_id, ready, request)
+
+
+async def _request(deps: Deps, tenant_id: UUID, event: SendRequested) -> SendRequest | Failed:
+    media = None
+    if isinstance(event.content, OutboundMedia):
+        if not content.media_key_allowed(tenant_id, event.content):
+            return invalid_media("The attachment does not belong to this workspace.")
+        media = await deps.media.source(event.content.media_key)
+    return content.send_request(event, media)
+
+
+async def _send(
+    deps: Deps,
+    received: Received,
+    event: SendRequested,
+    tenant_id: UUID,
+    ready: Ready,
+    request: SendRequest,
+) -> None:
+    provider = ready.provider.value
+
+    async def attempt() -> SendResult:
+        async with tenant_tx(deps.pool, tenant_id) as conn:
+            if not await store.claim_send(conn, message_id=event.message_id):
+                raise ClaimLost
+        started = time.monotonic()
+        try:
+            return await ready.client.send(request)
+        except Retryable:
+            # The provider answered (or never got) the call and said "not now": nothing was
+            # sent, so the next attempt, here or after a crash, may claim it again.
+            async with tenant_tx(deps.pool, tenant_id) as conn:
+                await store.release_send(conn, message_id=event.message_id)
+            raise
+        finally:
+            metrics.SEND_LATENCY.labels(provider).observe(time.monotonic() - started)
+
+    try:
+        result = await deps.calls.run(
+            provider=provider,
+            integration_id=ready.id,
+            rate_per_s=ready.rate_per_s,
+            attempt=attempt,
+        )
+    except ClaimLost:
+        metrics.SENDS.labels(provider, "skipped_claimed").inc()
+        return
+    except ProviderFailure as failure:
+        failed = failed_for(failure)
+        await _fail(deps, event, tenant_id, ready.id, failed)
+        if isinstance(failure, Retryable):
+            await dead_letter(
+                deps, received, f"{failed.error_code}: {failure.reason}", deps.calls.max_attempts
+            )
+        return
+    await outcome.record_sent(
+        deps,
+        tenant_id=tenant_id,
+        message_id=event.message_id,
+        provider_message_id=result.provider_message_id,
+        traceparent=event.traceparent,
+    )
+    metrics.SENDS.labels(provider, "sent").inc()
+    log.info("message sent", provider_message_id=result.provider_message_id)
+
+
+async def _fail(
+    deps: Deps, event: SendRequested, tenant_id: UUID, integration_id: UUID, failed: Failed
+) -> None:
+    await outcome.record_failed(
+        deps,
+        tenant_id=tenant_id,
+        message_id=event.message_id,
+        integration_id=integration_id,
+        failed=failed,
+        traceparent=event.traceparent,
+    )
+    metrics.SENDS.labels(event.provider.value, f"failed_{failed.error_code}").inc()
+    log.info("message failed", error_code=failed.error_code)

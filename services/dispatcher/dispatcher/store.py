@@ -1,0 +1,127 @@
+"""SQL of the dispatcher: messages being sent, the integrations they go through, and the
+tenants the stuck-message sweep visits.
+
+One function per query, the connection passed in; every tenant query runs in the caller's
+``tenant_tx``. Status only moves forward here as everywhere: ``status_rank`` comparisons in
+the UPDATE, because a status webhook may have moved the row further while the send was out.
+"""
+
+from uuid import UUID
+
+import asyncpg
+
+from db.tenant import Connection
+
+
+async def load_message(conn: Connection, *, message_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM messages WHERE id = $1", message_id)
+
+
+async def load_integration(conn: Connection, *, integration_id: UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT id, provider, credentials, api_base_url, rate_limit_per_s, status, status_reason "
+        "FROM integrations WHERE id = $1",
+        integration_id,
+    )
+
+
+async def claim_send(conn: Connection, *, message_id: UUID) -> bool:
+    """Mark the provider call as started; false when another attempt holds or finished it.
+    Committed on its own before the call, so a crash mid-call leaves the mark behind."""
+    claimed = await conn.fetchval(
+        "UPDATE messages SET send_started_at = clock_timestamp() "
+        "WHERE id = $1 AND status = 'queued' AND provider_message_id IS NULL "
+        "AND send_started_at IS NULL RETURNING id",
+        message_id,
+    )
+    return claimed is not None
+
+
+async def release_send(conn: Connection, *, message_id: UUID) -> None:
+    """The call failed in a known way (nothing was sent): the next attempt may claim again."""
+    await conn.execute(
+        "UPDATE messages SET send_started_at = NULL WHERE id = $1 AND status = 'queued' "
+        "AND provider_message_id IS NULL",
+        message_id,
+    )
+
+
+async def mark_sent(
+    conn: Connection, *, message_id: UUID, provider_message_id: str
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """
+        UPDATE messages
+           SET provider_message_id = $2,
+               sent_at = COALESCE(sent_at, now()),
+               status = CASE WHEN status_rank < status_rank('sent') THEN 'sent' ELSE status END,
+               error_code = NULL, error_reason = NULL
+         WHERE id = $1 AND provider_message_id IS NULL
+        RETURNING *
+        """,
+        message_id,
+        provider_message_id,
+    )
+
+
+async def mark_failed(
+    conn: Connection, *, message_id: UUID, error_code: str, error_reason: str
+) -> asyncpg.Record | None:
+    """Fail a message that is still queued; None when it has moved on (nothing to change)."""
+    return await conn.fetchrow(
+        """
+        UPDATE messages
+           SET status = 'failed', error_code = $2, error_reason = $3, failed_at = now()
+         WHERE id = $1 AND status = 'queued' AND provider_message_id IS NULL
+        RETURNING *
+        """,
+        message_id,
+        error_code,
+        error_reason,
+    )
+
+
+async def flag_integration(conn: Connection, *, integration_id: UUID, reason: str) -> None:
+    await conn.execute(
+        "UPDATE integrations SET status = 'needs_attention', status_reason = $2 "
+        "WHERE id = $1 AND status = 'active'",
+        integration_id,
+        reason[:1000],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The stuck-message sweep
+
+
+async def tenants_with_queued(conn: Connection) -> list[UUID]:
+    """Across tenants, through the SECURITY DEFINER function of migration 0003 (ids only)."""
+    return [r[0] for r in await conn.fetch("SELECT * FROM tenants_with_queued_outbound()")]
+
+
+async def stuck_messages(
+    conn: Connection, *, older_than_s: float, limit: int
+) -> list[asyncpg.Record]:
+    """The tenant's outbound messages queued for longer than ``older_than_s``, oldest first,
+    with what it takes to publish their request again."""
+    return await conn.fetch(
+        """
+        SELECT m.id, m.conversation_id, m.integration_id, m.client_message_id, m.content,
+               m.reply_to_provider_message_id, m.created_at, m.send_started_at,
+               i.provider, c.external_id AS contact_external_id, now() AS now
+          FROM messages m
+          JOIN integrations i ON i.id = m.integration_id
+          JOIN conversations v ON v.id = m.conversation_id
+          JOIN contacts c ON c.id = v.contact_id
+         WHERE m.direction = 'outbound' AND m.status = 'queued'
+           AND m.created_at < now() - make_interval(secs => $1)
+         ORDER BY m.created_at
+         LIMIT $2
+        """,
+        older_than_s,
+        limit,
+    )
+
+
+async def forget_tenant_if_done(conn: Connection) -> None:
+    await conn.execute("SELECT forget_queued_outbound_tenant()")
