@@ -5,7 +5,6 @@ topic is shared by the whole session)."""
 import asyncio
 import secrets
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
@@ -24,7 +23,7 @@ from contracts.codec import decode
 from credentials import Vault
 from db.tenant import tenant_tx
 from dispatcher.calls import ProviderCalls, RetryPolicy
-from dispatcher.deps import ClientFactory, Deps
+from dispatcher.deps import Deps
 from dispatcher.media import MediaLinks
 from dispatcher.ratelimit import Buckets
 from dispatcher.worker import batch_handler
@@ -59,64 +58,105 @@ def registry_client(
     return client(provider, credentials, http, base_url=base_url)
 
 
-@pytest.fixture
-async def make_deps(
+def build_deps(
+    pool: asyncpg.Pool,
+    vault: Vault,
+    http: httpx.AsyncClient,
+    publisher: Publisher,
+    s3_client: Any,
+    bucket: str,
+    *,
+    policy: RetryPolicy = FAST,
+    concurrency: int = 4,
+) -> Deps:
+    return Deps(
+        pool=pool,
+        vault=vault,
+        http=http,
+        publisher=publisher,
+        calls=ProviderCalls(policy, Buckets(), concurrency),
+        media=MediaLinks(s3_client, bucket=bucket, ttl_s=600),
+        client_for=registry_client,
+        group_id="dispatcher-test",
+    )
+
+
+@pytest.fixture(scope="session")
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0), follow_redirects=False) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+async def deps(
     app_pool: asyncpg.Pool,
     vault: Vault,
+    http: httpx.AsyncClient,
     publisher: Publisher,
     s3_client: Any,
     s3_settings: S3Settings,
-) -> AsyncIterator[Callable[..., Deps]]:
-    http = httpx.AsyncClient(timeout=httpx.Timeout(5.0), follow_redirects=False)
+) -> Deps:
+    # Four slots: few enough that a design where conversations waiting on their number's
+    # bucket held a slot would starve other tenants (test_one_tenants_burst_...).
+    return build_deps(app_pool, vault, http, publisher, s3_client, s3_settings.bucket)
 
-    def make(
-        policy: RetryPolicy = FAST,
-        concurrency: int = 16,
-        client_for: ClientFactory | None = None,
-    ) -> Deps:
-        return Deps(
-            pool=app_pool,
-            vault=vault,
-            http=http,
-            publisher=publisher,
-            calls=ProviderCalls(policy, Buckets(), concurrency),
-            media=MediaLinks(s3_client, bucket=s3_settings.bucket, ttl_s=600),
-            client_for=client_for or registry_client,
-            group_id="dispatcher-test",
+
+class Dispatcher:
+    """The dispatcher's consumer running in this process for the whole session, handling the
+    records of the tenants tests hand it (the outbound topic is shared by every test)."""
+
+    def __init__(self, deps: Deps, kafka_settings: KafkaSettings) -> None:
+        self.deps = deps
+        self.tenants: set[UUID] = set()
+        handle = batch_handler(deps)
+
+        async def ours(batch: Sequence[Received]) -> None:
+            mine = [r for r in batch if r.event.tenant_id in self.tenants]
+            if mine:
+                await handle(mine)
+
+        self.consumer = BatchConsumer(
+            kafka_settings,
+            [topics.OUTBOUND],
+            ours,
+            deps.publisher,
+            ConsumerOptions(group_id=f"dispatcher-test-{uuid4().hex[:8]}", poll_timeout_ms=50),
         )
 
-    yield make
-    await http.aclose()
+    async def run(
+        self,
+        events: Sequence[Any],
+        tenants: Collection[UUID],
+        *,
+        done: Callable[[], Any] | None = None,
+    ) -> None:
+        """Publish ``events`` and wait until none of their messages is queued (and ``done``,
+        if given, holds)."""
+        self.tenants.update(tenants)
+        ids = [e.message_id for e in events if isinstance(e, SendRequested)]
+
+        async def finished() -> bool:
+            for tenant in tenants:
+                if not await settled(self.deps.pool, tenant, ids):
+                    return False
+            return done is None or bool(await done())
+
+        await publish(self.deps.publisher, events)
+        await wait_until(finished, timeout_s=60)
 
 
-@asynccontextmanager
-async def dispatching(
-    deps: Deps, kafka_settings: KafkaSettings, tenants: Collection[UUID]
-) -> AsyncIterator[None]:
-    """Run the dispatcher's consumer in this process for the records of ``tenants``."""
-    handle = batch_handler(deps)
-
-    async def ours(batch: Sequence[Received]) -> None:
-        mine = [r for r in batch if r.event.tenant_id in tenants]
-        if mine:
-            await handle(mine)
-
-    consumer = BatchConsumer(
-        kafka_settings,
-        [topics.OUTBOUND],
-        ours,
-        deps.publisher,
-        ConsumerOptions(group_id=f"dispatcher-test-{uuid4().hex[:8]}"),
-    )
-    await consumer.start()
+@pytest.fixture(scope="session")
+async def dispatcher(deps: Deps, kafka_settings: KafkaSettings) -> AsyncIterator[Dispatcher]:
+    running = Dispatcher(deps, kafka_settings)
+    await running.consumer.start()
     stop = asyncio.Event()
-    task = asyncio.create_task(consumer.run(stop))
+    task = asyncio.create_task(running.consumer.run(stop))
     try:
-        yield
+        yield running
     finally:
         stop.set()
         await task
-        await consumer.stop()
+        await running.consumer.stop()
 
 
 async def read_topic(

@@ -1,6 +1,5 @@
 """The stuck-message sweep over real Postgres and the broker: no message stays queued forever."""
 
-from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -43,7 +42,7 @@ async def test_stuck_messages_are_republished_or_failed_and_the_tenant_is_forgot
     app_pool: asyncpg.Pool,
     vault: Vault,
     kafka_settings: KafkaSettings,
-    make_deps: Callable[..., Deps],
+    deps: Deps,
 ) -> None:
     tenant = await make_tenant()
     integration = await make_integration(app_pool, vault, tenant)
@@ -67,7 +66,7 @@ async def test_stuck_messages_are_republished_or_failed_and_the_tenant_is_forgot
     await _age(app_pool, tenant, unknown.message_id, created_at=3600, send_started_at=600)
 
     settings = DispatcherSettings(requeue_after_s=60, fail_after_s=900, unknown_after_s=300)
-    assert await sweep_once(make_deps(), settings) >= 3
+    assert await sweep_once(deps, settings) >= 3
 
     republished = await read_topic(
         kafka_settings,
@@ -90,5 +89,5 @@ async def test_stuck_messages_are_republished_or_failed_and_the_tenant_is_forgot
             "UPDATE messages SET status = 'failed' WHERE tenant_id = $1 AND status = 'queued'",
             tenant,
         )
-    await sweep_once(make_deps(), settings)
+    await sweep_once(deps, settings)
     assert tenant not in await _queued_tenants(app_pool)
