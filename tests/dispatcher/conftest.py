@@ -15,7 +15,7 @@ import pytest
 from aiobotocore.session import get_session
 from aiokafka import AIOKafkaConsumer
 
-from bus.consumer import BatchConsumer, ConsumerOptions, Received
+from bus.consumer import Received
 from bus.publisher import Outgoing, Publisher
 from config.shared import KafkaSettings, S3Settings
 from contracts import Provider, SendRequested, topics
@@ -24,9 +24,10 @@ from credentials import Vault
 from db.tenant import tenant_tx
 from dispatcher.calls import ProviderCalls, RetryPolicy
 from dispatcher.deps import Deps
+from dispatcher.lanes import LaneConsumer, LaneOptions
 from dispatcher.media import MediaLinks
 from dispatcher.ratelimit import Buckets
-from dispatcher.worker import batch_handler
+from dispatcher.worker import handle_record
 from tests.dispatcher.outbound import make_conversation, make_integration, queue_message
 
 FAST = RetryPolicy(max_attempts=4, initial_s=0.05, max_s=0.2, max_hint_s=10.0)
@@ -108,19 +109,17 @@ class Dispatcher:
     def __init__(self, deps: Deps, kafka_settings: KafkaSettings) -> None:
         self.deps = deps
         self.tenants: set[UUID] = set()
-        handle = batch_handler(deps)
 
-        async def ours(batch: Sequence[Received]) -> None:
-            mine = [r for r in batch if r.event.tenant_id in self.tenants]
-            if mine:
-                await handle(mine)
+        async def ours(received: Received) -> None:
+            if received.event.tenant_id in self.tenants:
+                await handle_record(deps, received)
 
-        self.consumer = BatchConsumer(
+        self.consumer = LaneConsumer(
             kafka_settings,
-            [topics.OUTBOUND],
+            topics.OUTBOUND,
             ours,
             deps.publisher,
-            ConsumerOptions(group_id=f"dispatcher-test-{uuid4().hex[:8]}", poll_timeout_ms=50),
+            LaneOptions(group_id=f"dispatcher-test-{uuid4().hex[:8]}", poll_timeout_ms=50),
         )
 
     async def run(

@@ -14,7 +14,7 @@ from dispatcher.backoff import ProviderWait, wait_for_hint
 from dispatcher.content import media_key_allowed, message_type
 from dispatcher.decide import Decision, MessageState, decide
 from dispatcher.failures import failed_for, outcome_unknown
-from dispatcher.grouping import by_key
+from dispatcher.offsets import OffsetTracker
 from dispatcher.ratelimit import DEFAULT_RATE_PER_S, rate_for, shape_for
 from dispatcher.requeue import NotRebuildable, SweepAction, rebuild_request, sweep_action
 from providers.errors import AuthFailed, Permanent, RateLimited, Retryable, WindowClosed
@@ -190,10 +190,41 @@ def test_a_send_request_is_rebuilt_from_the_stored_request_with_the_rows_ids() -
         rebuild_request(tenant_id=tenant, row=_row({}), provider="meta", to="1")
 
 
-@given(st.lists(st.tuples(st.sampled_from("abcd"), st.integers())))
-def test_grouping_keeps_each_keys_order(items: list[tuple[str, int]]) -> None:
-    groups = by_key(items, lambda i: i[0])
-    assert sorted(x for g in groups for x in g) == sorted(items)
-    for group in groups:
-        assert len({k for k, _ in group}) == 1
-        assert group == [i for i in items if i[0] == group[0][0]]
+def test_offsets_are_committed_only_below_the_first_record_still_in_flight() -> None:
+    tracker = OffsetTracker()
+    for offset in range(10, 15):
+        tracker.started("p0", offset)
+    tracker.started("p1", 3)
+    tracker.finished("p0", 11)
+    tracker.finished("p0", 12)
+    assert tracker.committable() == {"p0": 10, "p1": 3}  # 10 and 3 are still in flight
+    tracker.committed({"p0": 10, "p1": 3})
+    assert tracker.committable() == {}
+    tracker.finished("p0", 10)
+    assert tracker.committable() == {"p0": 13}
+    tracker.finished("p0", 13)
+    tracker.finished("p0", 14)
+    tracker.finished("p1", 3)
+    assert tracker.committable() == {"p0": 15, "p1": 4}
+    assert tracker.in_flight == 0
+    tracker.forget(["p0"])
+    assert tracker.committable() == {"p1": 4}
+
+
+@given(st.lists(st.tuples(st.sampled_from(["a", "b"]), st.integers(0, 50)), unique=True))
+def test_the_committed_position_never_passes_a_record_in_flight(
+    records: list[tuple[str, int]],
+) -> None:
+    tracker = OffsetTracker()
+    for partition, offset in records:
+        tracker.started(partition, offset)
+    finished = records[::2]
+    for partition, offset in finished:
+        tracker.finished(partition, offset)
+    for partition, position in tracker.committable().items():
+        pending = {o for p, o in records if p == partition} - {
+            o for p, o in finished if p == partition
+        }
+        assert all(position <= o for o in pending)
+        if not pending:
+            assert position == max(o for p, o in records if p == partition) + 1

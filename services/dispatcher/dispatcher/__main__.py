@@ -8,7 +8,6 @@ import httpx
 import structlog
 from aiobotocore.session import get_session
 
-from bus.consumer import BatchConsumer, ConsumerOptions
 from bus.publisher import Publisher
 from config import (
     CredentialSettings,
@@ -27,7 +26,7 @@ from dispatcher.media import MediaLinks
 from dispatcher.ratelimit import Buckets
 from dispatcher.settings import DispatcherSettings
 from dispatcher.sweep import run_sweeps
-from dispatcher.worker import batch_handler
+from dispatcher.worker import outbound_consumer
 from providers.registry import client as provider_client
 from telemetry import logging as telemetry_logging
 from telemetry.ops import serve_ops
@@ -99,20 +98,7 @@ async def run() -> None:
 async def _serve(
     deps: Deps, settings: DispatcherSettings, kafka: KafkaSettings, stop: asyncio.Event
 ) -> None:
-    consumer = BatchConsumer(
-        kafka,
-        [topics.OUTBOUND],
-        batch_handler(deps),
-        deps.publisher,
-        ConsumerOptions(
-            group_id=settings.group_id,
-            max_records=settings.max_records,
-            extra={
-                "session_timeout_ms": settings.session_timeout_ms,
-                "heartbeat_interval_ms": settings.heartbeat_interval_ms,
-            },
-        ),
-    )
+    consumer = outbound_consumer(deps, kafka, deps.publisher, settings)
 
     async def ready() -> dict[str, bool]:
         async with deps.pool.acquire() as conn:
@@ -125,7 +111,7 @@ async def _serve(
     sweeps = asyncio.create_task(run_sweeps(deps, settings, stop))
     ops = asyncio.create_task(serve_ops(settings.ops_port, ready, stop))
     try:
-        await consume  # returns after stop, once the batch in hand is finished and committed
+        await consume  # returns after stop, once every lane is finished and committed
     finally:
         stop.set()
         await asyncio.gather(sweeps, ops, return_exceptions=True)

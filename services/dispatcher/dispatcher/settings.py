@@ -13,9 +13,10 @@ class DispatcherSettings(BaseSettings):
 
     ops_port: int = Field(default=9103, validation_alias="OPS_PORT")
     group_id: str = "dispatcher"
-    # Records taken per poll; each conversation of a batch runs as one sequential group.
+    # Records taken per poll, and held at once (each conversation is one sequential lane).
     max_records: int = Field(default=200, ge=1, le=1000)
-    # Provider calls in flight at once in this process (groups waiting on a bucket hold none).
+    max_in_flight: int = Field(default=1000, ge=1, le=100_000)
+    # Provider calls in flight at once in this process (lanes waiting on a bucket hold none).
     concurrency: int = Field(default=32, ge=1, le=512)
     # Provider retries: attempts in total, exponential backoff with jitter between them.
     max_attempts: int = Field(default=5, ge=1, le=20)

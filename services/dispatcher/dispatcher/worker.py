@@ -1,22 +1,21 @@
-"""The consumer of the outbound topic: thin. A polled batch is split by key (conversation);
-each conversation's records run in order, conversations run side by side, and the batch
-returns (so ``BatchConsumer`` commits its offsets) only when every record's outcome is durable.
-"""
+"""The outbound topic's consumer, thin: each record goes to the send or mark-read pipeline.
 
-import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+Ordering, concurrency and commits are the lanes' business (lanes.py): records of one
+conversation arrive here one at a time and in order; conversations run side by side.
+"""
 
 import structlog
 
 from bus.consumer import Received
-from contracts import MarkReadRequested, SendRequested
+from bus.publisher import Publisher
+from config.shared import KafkaSettings
+from contracts import MarkReadRequested, SendRequested, topics
 from dispatcher.deps import Deps
-from dispatcher.grouping import by_key
+from dispatcher.lanes import LaneConsumer, LaneOptions
 from dispatcher.markread import handle_mark_read
 from dispatcher.send import handle_send
+from dispatcher.settings import DispatcherSettings
 from telemetry.trace import trace_id
-
-log = structlog.get_logger(__name__)
 
 
 async def handle_record(deps: Deps, received: Received) -> None:
@@ -28,23 +27,24 @@ async def handle_record(deps: Deps, received: Received) -> None:
         await handle_mark_read(deps, received, event)
 
 
-async def _in_order(deps: Deps, records: Sequence[Received]) -> None:
-    for received in records:
+def outbound_consumer(
+    deps: Deps, kafka: KafkaSettings, publisher: Publisher, settings: DispatcherSettings
+) -> LaneConsumer:
+    async def handle(received: Received) -> None:
         await handle_record(deps, received)
 
-
-def batch_handler(deps: Deps) -> Callable[[Sequence[Received]], Awaitable[None]]:
-    async def handle(batch: Sequence[Received]) -> None:
-        groups = by_key(batch, lambda r: (r.key, r.partition))
-        # gather, not a TaskGroup: one group's error must not cancel the others mid-call (a
-        # cancelled send would leave its claim standing and end as "outcome unknown").
-        results = await asyncio.gather(
-            *(_in_order(deps, group) for group in groups), return_exceptions=True
-        )
-        errors = [r for r in results if isinstance(r, BaseException)]
-        if errors:
-            # BatchConsumer retries the batch; records already finished do nothing again.
-            log.warning("batch had failures", groups=len(groups), failed=len(errors))
-            raise errors[0]
-
-    return handle
+    return LaneConsumer(
+        kafka,
+        topics.OUTBOUND,
+        handle,
+        publisher,
+        LaneOptions(
+            group_id=settings.group_id,
+            max_in_flight=settings.max_in_flight,
+            max_records=settings.max_records,
+            extra={
+                "session_timeout_ms": settings.session_timeout_ms,
+                "heartbeat_interval_ms": settings.heartbeat_interval_ms,
+            },
+        ),
+    )

@@ -1,0 +1,260 @@
+"""The outbound consumer: one lane per conversation, polled continuously, committed as records
+finish.
+
+Records of one key (conversation) go into one lane and are handled strictly in order; lanes
+run side by side, so a conversation waiting on its number's rate limit or on a retry holds
+back only itself, never the next poll. At most ``max_in_flight`` records are held at once.
+Offsets are committed only up to the lowest record still in flight (offsets.py), so a crash
+replays everything unfinished; handlers are idempotent (the claim on the message row).
+Partitions taken away in a rebalance are drained and committed before they go, so two
+processes never work on the same record at once.
+"""
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
+from pydantic import ValidationError
+from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential_jitter
+
+from bus.consumer import Received
+from bus.deadletter import dead_letter_event
+from bus.publisher import Publisher
+from config.shared import KafkaSettings
+from contracts import topics
+from contracts.codec import decode
+from dispatcher.offsets import OffsetTracker
+
+log = structlog.get_logger(__name__)
+
+RecordHandler = Callable[[Received], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class LaneOptions:
+    group_id: str
+    max_in_flight: int = 1000
+    max_records: int = 200
+    poll_timeout_ms: int = 200
+    commit_interval_s: float = 1.0
+    # A handler that raises (database down, a bug) is retried, then dead-lettered.
+    max_attempts: int = 5
+    retry_initial_s: float = 0.2
+    retry_max_s: float = 5.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Lane:
+    records: deque[Received] = field(default_factory=deque)
+    task: asyncio.Task[None] | None = None
+
+
+def _headers(record: ConsumerRecord) -> dict[str, str]:
+    return {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+
+
+class _Drain(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, lanes: "LaneConsumer") -> None:
+        self._lanes = lanes
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._lanes.hand_back(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        return None
+
+
+class LaneConsumer:
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        topic: str,
+        handler: RecordHandler,
+        publisher: Publisher,
+        options: LaneOptions,
+    ) -> None:
+        self._settings = settings
+        self._topic = topic
+        self._handler = handler
+        self._publisher = publisher
+        self._options = options
+        self._tracker = OffsetTracker()
+        self._lanes: dict[tuple[TopicPartition, bytes | None], _Lane] = {}
+        self._room = asyncio.Event()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._last_commit = time.monotonic()
+        self._failure: Exception | None = None
+
+    async def start(self) -> None:
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._settings.bootstrap,
+            client_id=self._settings.client_id,
+            group_id=self._options.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            request_timeout_ms=max(self._settings.request_timeout_ms, 40_000),
+            **self._options.extra,
+        )
+        self._consumer.subscribe([self._topic], listener=_Drain(self))
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    @property
+    def in_flight(self) -> int:
+        return self._tracker.in_flight
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll and hand records to lanes until ``stop``; then finish every lane and commit."""
+        consumer = self._consumer
+        assert consumer is not None, "start() first"
+        try:
+            while not stop.is_set():
+                if self._failure is not None:
+                    raise self._failure
+                room = self._options.max_in_flight - self._tracker.in_flight
+                if room <= 0:
+                    self._room.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._room.wait(), timeout=0.5)
+                    await self._commit()
+                    continue
+                batches = await consumer.getmany(
+                    timeout_ms=self._options.poll_timeout_ms,
+                    max_records=min(self._options.max_records, room),
+                )
+                for records in batches.values():
+                    for record in records:
+                        await self._take(record)
+                await self._commit()
+        finally:
+            await self._finish_lanes(None)
+            await self._commit(force=True)
+
+    async def _take(self, record: ConsumerRecord) -> None:
+        tp = TopicPartition(record.topic, record.partition)
+        self._tracker.started(tp, record.offset)
+        try:
+            event = decode(record.topic, record.value)
+        except ValidationError as exc:
+            await self._dead_letter_raw(record, f"undecodable: {exc.error_count()} errors: {exc}")
+            self._tracker.finished(tp, record.offset)
+            return
+        received = Received(
+            record.topic,
+            record.partition,
+            record.offset,
+            record.key,
+            record.value,
+            _headers(record),
+            event,
+        )
+        lane = self._lanes.setdefault((tp, record.key), _Lane())
+        lane.records.append(received)
+        if lane.task is None or lane.task.done():
+            lane.task = asyncio.create_task(self._drive(tp, record.key, lane))
+
+    async def _drive(self, tp: TopicPartition, key: bytes | None, lane: _Lane) -> None:
+        while lane.records:
+            received = lane.records[0]
+            try:
+                await self._handle(received)
+            except Exception as exc:
+                # Neither handled nor dead-lettered (the broker is gone too): the record stays
+                # in flight, so its offset is never committed, and run() stops the process;
+                # the next one gets the record again.
+                self._failure = exc
+                self._room.set()
+                return
+            lane.records.popleft()
+            self._tracker.finished(tp, received.offset)
+            self._room.set()
+        if self._lanes.get((tp, key)) is lane:
+            del self._lanes[(tp, key)]
+
+    async def _handle(self, received: Received) -> None:
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(self._options.max_attempts),
+                wait=wait_exponential_jitter(
+                    multiplier=self._options.retry_initial_s, max=self._options.retry_max_s
+                ),
+                reraise=True,
+            ):
+                with attempt:
+                    await self._handler(received)
+        except Exception as exc:
+            log.error("dead-lettering after retries", offset=received.offset, error=repr(exc))
+            await self._publisher.publish(
+                topics.DEADLETTER,
+                dead_letter_event(
+                    source_topic=received.topic,
+                    group=self._options.group_id,
+                    key=received.key,
+                    value=received.value,
+                    headers=received.headers,
+                    error=repr(exc),
+                    attempts=self._options.max_attempts,
+                ),
+                key=received.key.decode(errors="replace") if received.key else None,
+            )
+
+    async def _dead_letter_raw(self, record: ConsumerRecord, error: str) -> None:
+        log.error("dead-lettering undecodable record", offset=record.offset)
+        await self._publisher.publish(
+            topics.DEADLETTER,
+            dead_letter_event(
+                source_topic=record.topic,
+                group=self._options.group_id,
+                key=record.key,
+                value=record.value,
+                headers=_headers(record),
+                error=error,
+                attempts=1,
+            ),
+        )
+
+    async def _finish_lanes(self, partitions: set[TopicPartition] | None) -> None:
+        tasks = [
+            lane.task
+            for (tp, _), lane in list(self._lanes.items())
+            if lane.task is not None and (partitions is None or tp in partitions)
+        ]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def hand_back(self, revoked: set[TopicPartition]) -> None:
+        """Rebalance: finish what was taken from ``revoked`` and commit it before letting go."""
+        await self._finish_lanes(revoked)
+        await self._commit(force=True, partitions=revoked)
+        self._tracker.forget(revoked)
+
+    async def _commit(
+        self, *, force: bool = False, partitions: set[TopicPartition] | None = None
+    ) -> None:
+        if not force and time.monotonic() - self._last_commit < self._options.commit_interval_s:
+            return
+        assert self._consumer is not None
+        positions = self._tracker.committable(partitions)
+        self._last_commit = time.monotonic()
+        if not positions:
+            return
+        try:
+            await self._consumer.commit({tp: offset for tp, offset in positions.items()})
+        except KafkaError as exc:
+            # E.g. a rebalance began: the positions are committed by whoever holds the
+            # partitions next, or the records are handled again (which changes nothing).
+            log.warning("offset commit failed", error=repr(exc))
+            return
+        self._tracker.committed(positions)
