@@ -41,9 +41,17 @@ async def record_sent(
     traceparent: str | None,
 ) -> None:
     async with tenant_tx(deps.pool, tenant_id) as conn:
-        row = await store.mark_sent(
-            conn, message_id=message_id, provider_message_id=provider_message_id
-        )
+        try:
+            async with conn.transaction():  # a savepoint: the conflict must not end the tx
+                row = await store.mark_sent(
+                    conn, message_id=message_id, provider_message_id=provider_message_id
+                )
+        except asyncpg.UniqueViolationError:
+            log.warning(
+                "provider id already stored on another message",
+                provider_message_id=provider_message_id,
+            )
+            row = await store.mark_sent_without_id(conn, message_id=message_id)
         events = await _updated(conn, tenant_id, row, traceparent)
     await _publish(deps, tenant_id, events)
 

@@ -64,6 +64,21 @@ async def mark_sent(
     )
 
 
+async def mark_sent_without_id(conn: Connection, *, message_id: UUID) -> asyncpg.Record | None:
+    """Sent, but the provider's id is already on another row (an echo of our own send that
+    a webhook stored first): the send happened, so say so, and keep the id where it is."""
+    return await conn.fetchrow(
+        """
+        UPDATE messages
+           SET sent_at = COALESCE(sent_at, now()),
+               status = CASE WHEN status_rank < status_rank('sent') THEN 'sent' ELSE status END
+         WHERE id = $1 AND provider_message_id IS NULL
+        RETURNING *
+        """,
+        message_id,
+    )
+
+
 async def mark_failed(
     conn: Connection, *, message_id: UUID, error_code: str, error_reason: str
 ) -> asyncpg.Record | None:
