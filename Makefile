@@ -33,6 +33,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy libs services
 
+## Measure the whole system against ceilings taken in the same run (not part of `make test`).
+bench: install
+	$(BIN)/uv sync --frozen --extra embedded --group bench --python $(BIN)/python
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 ## Regenerate the committed JSON Schemas after changing libs/contracts.
 schemas: install
 	$(BIN)/omni contracts export
