@@ -31,7 +31,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy libs services
+	$(BIN)/mypy libs services bench
 
 ## Measure the whole system against ceilings taken in the same run (not part of `make test`).
 bench: install

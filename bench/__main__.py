@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import ceilings, report
+from bench import ceilings, report, system
 from devstack.settings import StackSettings
 from devstack.stack import Stack
 
@@ -34,10 +34,6 @@ async def measure(stack: Stack, logs: Path, quick: bool) -> dict[str, Any]:
     print("broker ceiling", results["ceilings"]["broker"], flush=True)
     results["ceilings"]["fanout"] = await ceilings.fanout_ceiling(logs, clients, frames=20)
     print("fanout ceiling", results["ceilings"]["fanout"], flush=True)
-    try:
-        from bench import system
-    except ImportError:
-        return results
     results["system"] = await system.measure(stack, logs, results["ceilings"], quick=quick)
     return results
 

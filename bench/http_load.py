@@ -149,7 +149,7 @@ async def open_loop(
 
     workers = [asyncio.create_task(worker()) for _ in range(connections)]
     await schedule()
-    done, pending = await asyncio.wait(workers, timeout=duration_s + grace_s)
+    _, pending = await asyncio.wait(workers, timeout=duration_s + grace_s)
     for task in pending:
         task.cancel()
     result.errors += total - result.completed - result.errors
