@@ -6,7 +6,9 @@ process refuses to start without (``config.load``). So the check follows the ser
 land, without a list to keep in step.
 
 Who reads which class (the imports say, but not in a form a test can follow cheaply):
-- ``services/<svc>/...``: the entry points of that service (``SERVICE_PROCESSES``);
+- ``services/<svc>/...``: the entry points of that service (``SERVICE_PROCESSES``), or only
+  the one its class name points at when the service has several (``MediaWorkerSettings`` or
+  ``WorkerSettings`` in services/media: media-worker only);
 - ``libs/omnicli/settings.py``: the owner commands (the ``migrate`` job);
 - ``libs/devstack``: the development launcher only, never deployed;
 - ``libs/simulator``: the simulator;
@@ -97,7 +99,7 @@ def processes_reading(cls: type[BaseSettings]) -> tuple[str, ...]:
     top = cls.__module__.split(".")[0]
     jobs = tuple(job for job, names in JOB_CLASSES.items() if cls.__name__ in names)
     if top in SERVICE_PROCESSES:
-        return SERVICE_PROCESSES[top]
+        return _named_process(cls.__name__, SERVICE_PROCESSES[top])
     if cls.__module__ == "omnicli.settings":
         return ("migrate",)
     if top == "devstack":
@@ -105,6 +107,12 @@ def processes_reading(cls: type[BaseSettings]) -> tuple[str, ...]:
     if top == "simulator":
         return ("simulator",)
     return SERVICES + jobs
+
+
+def _named_process(class_name: str, processes: tuple[str, ...]) -> tuple[str, ...]:
+    stem = class_name.lower().removesuffix("settings")
+    named = tuple(p for p in processes if stem and p.replace("-", "").endswith(stem))
+    return named if len(named) == 1 else processes
 
 
 def required_by_process() -> dict[str, list[Requirement]]:

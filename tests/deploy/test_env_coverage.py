@@ -4,6 +4,7 @@ kustomization; the settings classes are discovered at test time (settings_discov
 from pathlib import Path
 
 import pytest
+from pydantic_settings import BaseSettings
 
 from tests.deploy import manifests, settings_discovery
 from tests.deploy.manifests import Process
@@ -33,14 +34,16 @@ def test_discovery_finds_the_shared_settings_and_their_required_variables() -> N
 def test_every_compose_process_gets_every_variable_it_requires() -> None:
     processes = manifests.compose_processes(manifests.load_compose())
     assert {p.key for p in processes} >= {"migrate", "topics", *settings_discovery.SERVICES}
-    assert _gaps(processes) == []
+    gaps = _gaps(processes)
+    assert not gaps, "variables not set:\n" + "\n".join(gaps)
 
 
 @pytest.mark.parametrize("kustomization", manifests.KUSTOMIZATIONS, ids=lambda p: p.name)
 def test_every_k8s_process_gets_every_variable_it_requires(kustomization: Path) -> None:
     processes = manifests.k8s_processes(manifests.render(kustomization), kustomization.name)
     assert {p.key for p in processes} >= {"migrate", "topics", *settings_discovery.SERVICES}
-    assert _gaps(processes) == []
+    gaps = _gaps(processes)
+    assert not gaps, "variables not set:\n" + "\n".join(gaps)
 
 
 def test_a_process_missing_a_required_variable_is_reported() -> None:
@@ -59,3 +62,20 @@ def test_an_alias_choice_is_met_by_any_of_its_names() -> None:
     req = Requirement("x.Settings", "url", ("A_URL", "B_URL"))
     assert req.met_by(frozenset({"b_url"}))
     assert not req.met_by(frozenset({"C_URL"}))
+
+
+@pytest.mark.parametrize(
+    ("class_name", "expected"),
+    [
+        ("Settings", ("media-worker", "media-api")),
+        ("MediaSettings", ("media-worker", "media-api")),
+        ("WorkerSettings", ("media-worker",)),
+        ("MediaApiSettings", ("media-api",)),
+    ],
+)
+def test_a_service_settings_class_applies_to_the_processes_its_name_points_at(
+    class_name: str, expected: tuple[str, ...]
+) -> None:
+    # A module that does not exist: discovery never sees this class, only the mapping does.
+    cls = type(class_name, (BaseSettings,), {"__module__": "media.not_a_module"})
+    assert settings_discovery.processes_reading(cls) == expected
