@@ -1,11 +1,13 @@
 """``omni run simulator`` / ``python -m simulator``: the provider simulator in the foreground.
 
-Reads SIM_HOST (default 127.0.0.1) and SIM_PORT (default 8089)."""
+Reads SIM_HOST (default 127.0.0.1), SIM_PORT (default 8089) and LOG_*; serves /healthz,
+/readyz and /metrics on the same port; uvicorn stops gracefully on SIGTERM."""
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from config import load
+from config import LogSettings, load
 from simulator.server import serve
+from telemetry.logging import configure
 
 
 class SimSettings(BaseSettings):
@@ -17,6 +19,7 @@ class SimSettings(BaseSettings):
 
 def main() -> None:
     settings = load(SimSettings)
+    configure(load(LogSettings), "simulator")
     serve(settings.host, settings.port)
 
 

@@ -10,6 +10,11 @@ from providers.http import create_client
 from simulator import control_api, provider_api
 from simulator.runtime import Runtime
 from simulator.state import SimState
+from telemetry.ops import ops_routes
+
+
+async def _ready() -> dict[str, bool]:
+    return {"simulator": True}
 
 
 def create_app(base_url: str, state: SimState | None = None) -> FastAPI:
@@ -22,6 +27,7 @@ def create_app(base_url: str, state: SimState | None = None) -> FastAPI:
             yield
 
     app = FastAPI(title="Omnichannel provider simulator", lifespan=lifespan)
+    app.include_router(ops_routes(_ready))
     app.include_router(control_api.router)
     app.include_router(provider_api.router)
     return app

@@ -83,7 +83,8 @@ class SimControl:
         since: int = 0,
     ) -> list[dict[str, Any]]:
         """Recorded provider API calls: ``{seq, at, provider, account_id, endpoint, action, body,
-        headers, answered, provider_message_id}``; endpoint is send/mark_read/media_info/media/upload."""
+        headers, answered, provider_message_id}``; endpoint is send, mark_read, media_info,
+        media, upload or health."""
         params = {
             k: str(v)
             for k, v in (("provider", provider), ("account_id", account_id), ("endpoint", endpoint))
@@ -115,7 +116,8 @@ class SimControl:
         retry_after_s: float | None = 1.0,
         delay_s: float = 5.0,
     ) -> None:
-        """Arm a fault: kind error_5xx | rate_limit | timeout | slow | window_closed | expired_token,
+        """Arm a fault: kind error_5xx | rate_limit | timeout | slow | window_closed |
+        expired_token,
         on endpoint send | mark_read | media_info | media | upload | health | *, for ``times`` calls
         (None: until cleared)."""
         await self._call(
@@ -178,7 +180,9 @@ class SimControl:
         kinds: Sequence[str] = ("text",),
         customers: int = 10,
     ) -> dict[str, int]:
-        """Post ``count`` customer messages at ``rate_per_s``; returns {posted, accepted, refused}."""
+        """Post ``count`` customer messages at ``rate_per_s``.
+
+        Returns ``{posted, accepted, refused}``."""
         result: dict[str, int] = await self._call(
             "POST",
             "/_sim/drive",

@@ -58,7 +58,8 @@ def error(
             "window_closed": (
                 131047,
                 "Re-engagement message",
-                "More than 24 hours have passed since the recipient last replied to the sender number.",
+                "More than 24 hours have passed since the recipient last replied "
+                "to the sender number.",
             ),
             "expired_token": (
                 190,

@@ -1,7 +1,8 @@
 """The provider-facing HTTP API: Meta Graph, Evolution and Z-API send/media endpoints, close
 enough to the real ones for the adapters (same paths, auth headers, bodies, answers, errors).
 
-Numbers starting with ``000`` are "not on WhatsApp" (Meta 131026 / Evolution exists:false / Z-API 400).
+Numbers starting with ``000`` are "not on WhatsApp" (Meta 131026, Evolution exists:false,
+Z-API 400).
 """
 
 import base64

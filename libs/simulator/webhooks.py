@@ -31,6 +31,10 @@ KINDS = (
     "template_button",
     "unsupported",
 )
+VCARD = (
+    "BEGIN:VCARD\nVERSION:3.0\nFN:Ana Souza\n"
+    "TEL;type=CELL;waid=5511988887777:+55 11 98888-7777\nEND:VCARD"
+)
 _MEDIA_MIME = {
     "image": "image/jpeg",
     "video": "video/mp4",
@@ -186,7 +190,8 @@ def meta_status(account: str, message_id: str, status: str, recipient: str) -> b
                 "title": "Re-engagement message",
                 "message": "Re-engagement message",
                 "error_data": {
-                    "details": "Message failed to send because more than 24 hours have passed since the customer last replied to this number."
+                    "details": "Message failed to send because more than 24 hours have "
+                    "passed since the customer last replied to this number."
                 },
             }
         ]
@@ -255,7 +260,7 @@ def evolution_message(
             },
         )
     elif kind == "contacts":
-        vcard = "BEGIN:VCARD\nVERSION:3.0\nFN:Ana Souza\nTEL;type=CELL;waid=5511988887777:+55 11 98888-7777\nEND:VCARD"
+        vcard = VCARD
         message_type, message = (
             "contactMessage",
             {"contactMessage": {"displayName": "Ana Souza", "vcard": vcard}},
@@ -399,7 +404,7 @@ def zapi_message(
     elif kind == "contacts":
         body["contact"] = {
             "displayName": "Ana Souza",
-            "vCard": "BEGIN:VCARD\nVERSION:3.0\nFN:Ana Souza\nTEL;type=CELL;waid=5511988887777:+55 11 98888-7777\nEND:VCARD",
+            "vCard": VCARD,
             "phones": ["5511988887777"],
         }
     elif kind in ("reaction", "reaction_removed"):

@@ -22,6 +22,7 @@ from contracts.inbound import (
     Location,
     MediaRef,
     MessageType,
+    ProviderError,
     Reaction,
     ReplyChoice,
     Sender,
@@ -47,6 +48,8 @@ _MEDIA = {
     "documentWithCaptionMessage": MessageType.DOCUMENT,
     "stickerMessage": MessageType.STICKER,
 }
+# Evolution reports ERROR without a reason (utils/renderStatus.ts).
+_ERROR = ProviderError(code="ERROR", title="WhatsApp reported the message as failed")
 _MESSAGE_EVENTS = {"messages.upsert", "send.message"}
 
 
@@ -246,5 +249,6 @@ def _status(data: dict[str, Any], instance: str) -> ParsedStatus | str:
         status=status,
         reported_at=reported_at or datetime.now(UTC),
         recipient=f.digits(jid),
+        error=_ERROR if status is MessageStatus.FAILED else None,
         provider_status_raw=status_raw,
     )

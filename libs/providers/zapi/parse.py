@@ -9,6 +9,7 @@ Deliberate choices: groups/newsletters/broadcasts ignored with a reason; ``fromM
 ``waitingMessage`` placeholders ignored (the real content follows with the same id).
 """
 
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,6 +21,7 @@ from contracts.inbound import (
     Location,
     MediaRef,
     MessageType,
+    ProviderError,
     Reaction,
     ReplyChoice,
     Sender,
@@ -200,15 +202,11 @@ def _status(root: dict[str, Any], instance: str) -> ParsedWebhook:
 
 
 def _delivery(root: dict[str, Any], instance: str) -> ParsedWebhook:
-    from datetime import UTC, datetime
-
     message_id = f.text(root, "messageId")
     if not message_id:
         return ParsedWebhook(ignored=("DeliveryCallback without messageId",))
     error = f.text(root, "error")
     if error:
-        from contracts.inbound import ProviderError
-
         failed = ParsedStatus(
             account_ref=instance,
             provider_message_ids=(message_id,),
