@@ -28,7 +28,9 @@ def media(kind: str, source: OutboundMediaSource = LINK, **extra: Any) -> SendRe
 
 
 def test_meta_text_with_reply_context_and_callback_data() -> None:
-    call = meta.send_call(META, text(reply_to_provider_message_id="wamid.Q", client_message_id="c1"))
+    call = meta.send_call(
+        META, text(reply_to_provider_message_id="wamid.Q", client_message_id="c1")
+    )
     assert call.url == "https://graph.facebook.com/v23.0/123/messages"
     assert call.headers["Authorization"] == "Bearer T"
     assert call.json == {
@@ -58,14 +60,21 @@ def test_meta_template_reaction_and_mark_read() -> None:
         "name": "order_update",
         "language": {"code": "pt_BR"},
         "components": [
-            {"type": "body", "parameters": [{"type": "text", "text": "Ana"}, {"type": "text", "text": "42"}]}
+            {
+                "type": "body",
+                "parameters": [{"type": "text", "text": "Ana"}, {"type": "text", "text": "42"}],
+            }
         ],
     }
     reaction = OutboundReaction(target_provider_message_id="wamid.X", emoji="")
     body = meta.send_call(META, SendRequest(to="1", content=reaction)).json
     assert body["reaction"] == {"message_id": "wamid.X", "emoji": ""}
     read = meta.mark_read_call(META, "wamid.IN")
-    assert read.json == {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.IN"}
+    assert read.json == {
+        "messaging_product": "whatsapp",
+        "status": "read",
+        "message_id": "wamid.IN",
+    }
 
 
 def test_meta_media_info_is_step_one_of_the_download() -> None:
@@ -101,7 +110,9 @@ def test_evolution_shapes() -> None:
         "reaction": "👍",
     }
     read = evolution.mark_read_call(EVO, "5511", "5511@s.whatsapp.net/3EB0")
-    assert read.json == {"readMessages": [{"remoteJid": "5511@s.whatsapp.net", "fromMe": False, "id": "3EB0"}]}
+    assert read.json == {
+        "readMessages": [{"remoteJid": "5511@s.whatsapp.net", "fromMe": False, "id": "3EB0"}]
+    }
 
 
 def test_zapi_shapes() -> None:
@@ -115,7 +126,9 @@ def test_zapi_shapes() -> None:
     image = zapi.send_call(ZAPI, media("image", caption="c"))
     assert image.url.endswith("/send-image") and image.json["image"] == LINK.link
     remove = OutboundReaction(target_provider_message_id="3EB0X", emoji="")
-    assert zapi.send_call(ZAPI, SendRequest(to="1", content=remove)).url.endswith("/send-remove-reaction")
+    assert zapi.send_call(ZAPI, SendRequest(to="1", content=remove)).url.endswith(
+        "/send-remove-reaction"
+    )
     read = zapi.mark_read_call(ZAPI, "5511", "3EB0X")
     assert read.json == {"phone": "5511", "messageId": "3EB0X"}
 

@@ -14,7 +14,14 @@ from providers.zapi import build as zapi
 
 def meta_body(code: int, details: str = "d") -> bytes:
     return json.dumps(
-        {"error": {"message": f"(#{code}) t", "type": "OAuthException", "code": code, "error_data": {"details": details}}}
+        {
+            "error": {
+                "message": f"(#{code}) t",
+                "type": "OAuthException",
+                "code": code,
+                "error_data": {"details": details},
+            }
+        }
     ).encode()
 
 

@@ -41,10 +41,19 @@ async def make(provider: str, sim_server: RunningSimulator, http: httpx.AsyncCli
     credentials = {
         "meta": {"access_token": "tok", "app_secret": "a", "phone_number_id": account},
         "evolution": {"api_key": "tok", "instance": account, "webhook_secret": "w"},
-        "zapi": {"instance_id": account, "token": "tok", "client_token": "ct", "webhook_secret": "w"},
+        "zapi": {
+            "instance_id": account,
+            "token": "tok",
+            "client_token": "ct",
+            "webhook_secret": "w",
+        },
     }[provider]
     await control.register(
-        provider, account, access_token="tok", client_token="ct" if provider == "zapi" else None, statuses=False
+        provider,
+        account,
+        access_token="tok",
+        client_token="ct" if provider == "zapi" else None,
+        statuses=False,
     )
     adapter = client(provider, credentials, http, base_url=sim_server.base_url)
     return Setup(provider, account, adapter, control)
@@ -97,7 +106,9 @@ async def test_number_not_on_whatsapp_is_permanent(setup: Setup) -> None:
         ("expired_token", errors.AuthFailed),
     ],
 )
-async def test_send_faults_are_classified(setup: Setup, fault: str, expected: type[Exception]) -> None:
+async def test_send_faults_are_classified(
+    setup: Setup, fault: str, expected: type[Exception]
+) -> None:
     await setup.sim.fault(fault, provider=setup.provider, endpoint="send", delay_s=2.5)
     with pytest.raises(expected) as caught:
         await setup.client.send(text())
@@ -120,13 +131,17 @@ async def test_slow_answer_within_the_timeout_still_succeeds(setup: Setup) -> No
 
 def media_ref(setup: Setup, media_id: str) -> MediaRef:
     if setup.provider == "zapi":
-        return MediaRef(provider_ref=setup.sim.media_url(media_id), url=setup.sim.media_url(media_id))
+        return MediaRef(
+            provider_ref=setup.sim.media_url(media_id), url=setup.sim.media_url(media_id)
+        )
     if setup.provider == "evolution":
         return MediaRef(provider_ref=f"5511987654321@s.whatsapp.net/{media_id}")
     return MediaRef(provider_ref=media_id)
 
 
-@pytest.mark.parametrize("mime", ["image/jpeg", "video/mp4", "audio/ogg", "application/pdf", "image/webp"])
+@pytest.mark.parametrize(
+    "mime", ["image/jpeg", "video/mp4", "audio/ogg", "application/pdf", "image/webp"]
+)
 async def test_fetch_media_streams_the_exact_bytes(setup: Setup, mime: str) -> None:
     media_id = setup.sim.media_id(mime, 200_000, uuid.uuid4().hex[:6])
     digest = hashlib.sha256()
@@ -146,7 +161,9 @@ async def test_fetch_media_streams_the_exact_bytes(setup: Setup, mime: str) -> N
         ("expired_token", errors.AuthFailed),
     ],
 )
-async def test_fetch_media_faults_are_classified(setup: Setup, fault: str, expected: type[Exception]) -> None:
+async def test_fetch_media_faults_are_classified(
+    setup: Setup, fault: str, expected: type[Exception]
+) -> None:
     endpoint = "media_info" if setup.provider == "meta" else "media"
     await setup.sim.fault(fault, provider=setup.provider, endpoint=endpoint, delay_s=2.5)
     with pytest.raises(expected):
@@ -166,7 +183,9 @@ async def test_meta_media_download_step_faults_are_classified(
     await setup.sim.aclose()
 
 
-async def test_media_from_a_foreign_host_is_refused(provider_sim: RunningSimulator, http: httpx.AsyncClient) -> None:
+async def test_media_from_a_foreign_host_is_refused(
+    provider_sim: RunningSimulator, http: httpx.AsyncClient
+) -> None:
     setup = await make("zapi", provider_sim, http)
     with pytest.raises(errors.Permanent):
         async with setup.client.fetch_media(MediaRef(provider_ref="http://169.254.169.254/latest")):
@@ -174,7 +193,9 @@ async def test_media_from_a_foreign_host_is_refused(provider_sim: RunningSimulat
     await setup.sim.aclose()
 
 
-async def test_meta_upload_returns_a_media_id(provider_sim: RunningSimulator, http: httpx.AsyncClient) -> None:
+async def test_meta_upload_returns_a_media_id(
+    provider_sim: RunningSimulator, http: httpx.AsyncClient
+) -> None:
     setup = await make("meta", provider_sim, http)
 
     async def data() -> AsyncIterator[bytes]:
@@ -200,7 +221,9 @@ async def test_health_reports_ok_and_then_auth_trouble(setup: Setup) -> None:
     assert not health.ok and health.detail
 
 
-async def test_wrong_credentials_are_auth_failures(provider_sim: RunningSimulator, http: httpx.AsyncClient) -> None:
+async def test_wrong_credentials_are_auth_failures(
+    provider_sim: RunningSimulator, http: httpx.AsyncClient
+) -> None:
     for provider in PROVIDERS:
         setup = await make(provider, provider_sim, http)
         bad = {
@@ -216,6 +239,8 @@ async def test_wrong_credentials_are_auth_failures(provider_sim: RunningSimulato
 async def test_unreachable_provider_is_retryable(http: httpx.AsyncClient) -> None:
     from simulator.server import free_port
 
-    adapter = client("zapi", {"instance_id": "i", "token": "t"}, http, base_url=f"http://127.0.0.1:{free_port()}")
+    adapter = client(
+        "zapi", {"instance_id": "i", "token": "t"}, http, base_url=f"http://127.0.0.1:{free_port()}"
+    )
     with pytest.raises(errors.Retryable):
         await adapter.send(text())

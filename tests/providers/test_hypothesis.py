@@ -16,7 +16,9 @@ PROVIDERS = ("meta", "evolution", "zapi")
 scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
 json_values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5)
+    ),
     max_leaves=25,
 )
 keys = st.sampled_from(
@@ -54,11 +56,20 @@ def test_arbitrary_json(provider: str, value: Any) -> None:
     check(provider, json.dumps(value).encode())
 
 
+def _meta(v: Any) -> dict[str, Any]:
+    change = {"field": "messages", "value": v}
+    return {"object": "whatsapp_business_account", "entry": [{"changes": [change]}]}
+
+
+def _zapi(v: Any) -> dict[str, Any]:
+    return {"type": "ReceivedCallback", "instanceId": "i", **(v if isinstance(v, dict) else {})}
+
+
 ENVELOPES = {
-    "meta": lambda v: {"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value": v}]}]},
+    "meta": _meta,
     "evolution": lambda v: {"event": "messages.upsert", "instance": "i", "data": v},
-    "zapi": lambda v: {"type": "ReceivedCallback", "instanceId": "i", **(v if isinstance(v, dict) else {})},
-}  # fmt: skip
+    "zapi": _zapi,
+}
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -67,6 +78,12 @@ ENVELOPES = {
 def test_provider_shaped_json(provider: str, value: Any) -> None:
     check(provider, json.dumps(ENVELOPES[provider](value)).encode())
     if provider == "zapi":
-        check(provider, json.dumps({"type": "MessageStatusCallback", "instanceId": "i", "x": value}).encode())
+        check(
+            provider,
+            json.dumps({"type": "MessageStatusCallback", "instanceId": "i", "x": value}).encode(),
+        )
     if provider == "evolution":
-        check(provider, json.dumps({"event": "messages.update", "instance": "i", "data": value}).encode())
+        check(
+            provider,
+            json.dumps({"event": "messages.update", "instance": "i", "data": value}).encode(),
+        )

@@ -76,7 +76,9 @@ def test_content_fields_are_filled(provider: str) -> None:
     assert reaction.reaction is not None and reaction.reaction.emoji == "👍"
     removed = parsed(provider, "message_reaction_removed").messages[0].message
     assert removed.reaction is not None and removed.reaction.emoji is None
-    assert removed.reaction.target_provider_message_id == reaction.reaction.target_provider_message_id
+    assert (
+        removed.reaction.target_provider_message_id == reaction.reaction.target_provider_message_id
+    )
     listed = parsed(provider, "message_list_reply").messages[0].message
     assert listed.reply is not None and listed.reply.kind == "list" and listed.reply.id == "row-1"
     button = parsed(provider, "message_button_reply").messages[0].message

@@ -18,7 +18,7 @@ def test_meta_valid_signature_is_accepted() -> None:
 
 
 def test_meta_signature_is_over_raw_bytes_with_non_ascii() -> None:
-    body = '{"object":"whatsapp_business_account","x":"Ol\\u00e1 \\/ caf\\u00e9"}'.encode()
+    body = b'{"object":"whatsapp_business_account","x":"Ol\\u00e1 \\/ caf\\u00e9"}'
     headers = {"X-Hub-Signature-256": sign(body, "k")}
     assert codec("meta").verify(headers, body, WebhookSecrets(app_secret="k")) is None
 
