@@ -1,6 +1,9 @@
 """Webhook authentication: Meta's HMAC signature and handshake, Evolution's secret header,
 Z-API's secret token (handed over by ingest as a header)."""
 
+import time
+
+import jwt
 import pytest
 
 from providers.base import Rejection, WebhookSecrets
@@ -80,4 +83,32 @@ def test_shared_secret_wrong_missing_or_unset_is_rejected(
 ) -> None:
     body = fixture(provider, "message_text")
     result = codec(provider).verify(headers, body, WebhookSecrets(webhook_secret=secret))
+    assert isinstance(result, Rejection) and result.status == 401
+
+
+def evolution_jwt(key: str, **claims: object) -> str:
+    now = int(time.time())
+    payload = {"iat": now, "exp": now + 600, "app": "evolution", "action": "webhook", **claims}
+    return jwt.encode(payload, key, algorithm="HS256")
+
+
+def test_evolution_jwt_from_jwt_key_is_accepted() -> None:
+    headers = {"Authorization": f"Bearer {evolution_jwt('w' * 32)}"}
+    body = fixture("evolution", "message_text")
+    assert codec("evolution").verify(headers, body, WebhookSecrets(webhook_secret="w" * 32)) is None
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        evolution_jwt("o" * 32),
+        evolution_jwt("w" * 32, exp=int(time.time()) - 3600),
+        evolution_jwt("w" * 32, app="someone-else"),
+        "not.a.jwt",
+    ],
+)
+def test_evolution_bad_jwt_is_rejected(token: str) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    body = fixture("evolution", "message_text")
+    result = codec("evolution").verify(headers, body, WebhookSecrets(webhook_secret="w" * 32))
     assert isinstance(result, Rejection) and result.status == 401
