@@ -435,6 +435,17 @@ def zapi_message(
 
 
 def zapi_status(account: str, message_id: str, status: str, recipient: str) -> bytes:
+    if status == "failed":
+        # Z-API has no failed status; its on-message-send callback carries an ``error``.
+        delivery = {
+            "phone": recipient,
+            "zaapId": secrets.token_hex(16).upper(),
+            "messageId": message_id,
+            "type": "DeliveryCallback",
+            "instanceId": account,
+            "error": "Message could not be sent",
+        }
+        return orjson.dumps(delivery)
     wire = {"sent": "SENT", "delivered": "RECEIVED", "read": "READ", "played": "PLAYED"}.get(
         status, "SENT"
     )

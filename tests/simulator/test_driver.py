@@ -173,3 +173,19 @@ async def test_requests_are_filterable_and_reset_clears(sim: RunningSimulator) -
             await adapter.send(SendRequest(to="1", content=OutboundText(body="hi")))
         assert len(await control.sends(provider="zapi", account_id="reset-me")) == 1
         assert await control.sends(provider="meta", account_id="reset-me") == []
+
+
+async def test_zapi_failed_status_arrives_as_a_delivery_error(
+    sim: RunningSimulator, hook: tuple[str, Received]
+) -> None:
+    url, received = hook
+    async with SimControl(sim.base_url) as control, create_client() as http:
+        account = await register(control, "zapi", url, status_sequence=("failed",))
+        adapter = client(
+            "zapi", {"instance_id": account, "token": "t"}, http, base_url=sim.base_url
+        )
+        sent = await adapter.send(SendRequest(to="1", content=OutboundText(body="hi")))
+        await wait_for(lambda: any(p.statuses for p in mine(received, account)))
+    status = next(s for p in mine(received, account) for s in p.statuses)
+    assert status.status is MessageStatus.FAILED
+    assert status.provider_message_ids == (sent.provider_message_id,)
