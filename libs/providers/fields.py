@@ -1,6 +1,7 @@
 """Typed readers for untrusted JSON: every provider parser reads webhook bodies through these so a
 wrong type anywhere becomes ``None`` instead of an exception."""
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,17 +37,15 @@ def text(value: Any, key: str) -> str | None:
 
 
 def number(value: Any, key: str) -> float | None:
+    """A finite number (JSON number or numeric string); NaN and infinities count as absent."""
     found = value.get(key) if isinstance(value, dict) else None
-    if isinstance(found, bool):
+    if isinstance(found, bool) or not isinstance(found, int | float | str):
         return None
-    if isinstance(found, int | float):
-        return float(found)
-    if isinstance(found, str):
-        try:
-            return float(found)
-        except ValueError:
-            return None
-    return None
+    try:
+        result = float(found)
+    except (ValueError, OverflowError):
+        return None
+    return result if math.isfinite(result) else None
 
 
 def flag(value: Any, key: str) -> bool:

@@ -35,8 +35,7 @@ async def download(
         raise Permanent(f"media host {host!r} is not one the provider owns")
     try:
         async with http.stream("GET", url, headers=dict(headers or {})) as response:
-            if response.status_code >= 300:
-                await response.aread()
+            if response.status_code >= 300:  # error bodies are not read: no size to trust
                 raise classify_http(
                     response.status_code,
                     f"media download answered HTTP {response.status_code}",

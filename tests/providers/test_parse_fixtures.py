@@ -221,3 +221,17 @@ def test_every_fixture_parses_without_rejection(provider: str) -> None:
 def test_garbage_is_a_typed_rejection(provider: str, body: bytes) -> None:
     result = codec(provider).parse(body)
     assert isinstance(result, Rejection) and result.status == 400
+
+
+def test_non_finite_coordinates_and_times_are_treated_as_absent() -> None:
+    import json
+
+    body = json.loads(fixture("meta", "message_location"))
+    message = body["entry"][0]["changes"][0]["value"]["messages"][0]
+    message["location"]["latitude"] = "inf"
+    result = codec("meta").parse(json.dumps(body).encode())
+    assert isinstance(result, ParsedWebhook)
+    assert result.messages[0].message.type is MessageType.UNSUPPORTED
+    message["timestamp"] = "1e400"
+    result = codec("meta").parse(json.dumps(body).encode())
+    assert isinstance(result, ParsedWebhook) and not result.messages and result.ignored

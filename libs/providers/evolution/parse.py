@@ -234,7 +234,7 @@ def _status(data: dict[str, Any], instance: str) -> ParsedStatus | str:
     status_raw = f.text(data, "status")
     if not jid or not key_id:
         return "messages.update without remoteJid or keyId"
-    if not f.flag(data, "fromMe"):
+    if data.get("fromMe") is False:
         return "status of an inbound message is not tracked"
     status = _STATUSES.get(status_raw or "")
     if status is None:
