@@ -5,7 +5,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from providers.base import ParsedWebhook, Rejection
@@ -43,14 +43,14 @@ def check(provider: str, body: bytes) -> None:
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None)
 @given(body=st.binary(max_size=300))
 def test_arbitrary_bytes(provider: str, body: bytes) -> None:
     check(provider, body)
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(value=json_values)
 def test_arbitrary_json(provider: str, value: Any) -> None:
     check(provider, json.dumps(value).encode())
@@ -73,7 +73,7 @@ ENVELOPES = {
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(value=shaped)
 def test_provider_shaped_json(provider: str, value: Any) -> None:
     check(provider, json.dumps(ENVELOPES[provider](value)).encode())
