@@ -136,7 +136,3 @@ async def stuck_messages(
         older_than_s,
         limit,
     )
-
-
-async def forget_tenant_if_done(conn: Connection) -> None:
-    await conn.execute("SELECT forget_queued_outbound_tenant()")

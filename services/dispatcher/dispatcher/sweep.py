@@ -33,7 +33,6 @@ async def sweep_tenant(deps: Deps, settings: DispatcherSettings, tenant_id: UUID
             limit=settings.sweep_batch,
         )
         if not rows:
-            await store.forget_tenant_if_done(conn)
             return 0
     republish: list[Outgoing] = []
     acted = 0
