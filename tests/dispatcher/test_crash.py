@@ -13,7 +13,9 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from contracts import Provider, SendRequested
 from contracts.outbound import OutboundText
@@ -100,6 +102,19 @@ async def test_sigkill_in_a_loop_never_sends_twice_and_leaves_nothing_queued(
             return (await _counts(app_pool, tenant)).get("queued", 0) == 0
 
         await wait_until(nothing_queued, timeout_s=150)
+        # The operator's view of the same run: ready, and the sends counted by outcome.
+        ops = f"http://127.0.0.1:{env['OPS_PORT']}"
+        async with httpx.AsyncClient(timeout=5) as client:
+            assert (await client.get(f"{ops}/readyz")).status_code == 200
+            metrics = (await client.get(f"{ops}/metrics")).text
+        samples = {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(metrics)
+            for sample in family.samples
+        }
+        sent = (("outcome", "sent"), ("provider", "meta"))
+        assert samples[("dispatcher_sends_total", sent)] > 0
+        assert samples[("dispatcher_send_latency_seconds_count", (("provider", "meta"),))] > 0
         process.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(process.wait, 30) == 0  # a clean, graceful stop
     finally:
