@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 ENTRYPOINTS: dict[str, str] = {
     # Filled in as services land, e.g. "ingest-api": "ingest.__main__:api".
+    "media-worker": "media.__main__:worker",
+    "media-api": "media.__main__:api",
 }
 
 
