@@ -52,7 +52,12 @@ def test_an_executable_is_never_taken_for_what_it_claims() -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("Image/JPEG; charset=x", "image/jpeg"), ("", None), (None, None), ("image/jpg", "image/jpeg")],
+    [
+        ("Image/JPEG; charset=x", "image/jpeg"),
+        ("", None),
+        (None, None),
+        ("image/jpg", "image/jpeg"),
+    ],
 )
 def test_base_mime(value: str | None, expected: str | None) -> None:
     assert base_mime(value) == expected

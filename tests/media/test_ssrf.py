@@ -41,7 +41,9 @@ def test_internal_addresses_are_refused(address: str) -> None:
         check_addresses("cdn.example", 443, [address], NONE)
 
 
-@pytest.mark.parametrize("address", ["157.240.1.1", "31.13.64.35", "2a03:2880:f12f:83:face:b00c::25de"])
+@pytest.mark.parametrize(
+    "address", ["157.240.1.1", "31.13.64.35", "2a03:2880:f12f:83:face:b00c::25de"]
+)
 def test_public_addresses_pass(address: str) -> None:
     expected = [str(ipaddress.ip_address(address))]
     assert check_addresses("lookaside.fbsbx.com", 443, [address], NONE) == expected

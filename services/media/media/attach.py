@@ -141,7 +141,7 @@ async def _fetch_with_retries(
 
 
 def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
-    backoff = wait_exponential_jitter(initial=policy.initial_s, max=policy.max_s)
+    backoff = wait_exponential_jitter(multiplier=policy.initial_s, max=policy.max_s)
 
     def wait(state: RetryCallState) -> float:
         delay = backoff(state)

@@ -70,7 +70,7 @@ def check_size(kind: MediaKind, size: int) -> None:
     """Raise ``TooLarge`` when ``size`` bytes exceed what ``kind`` may weigh."""
     limit = LIMITS[kind].max_bytes
     if size > limit:
-        raise TooLarge(f"{kind} is larger than WhatsApp's {_human(limit)} limit")
+        raise TooLarge(f"{kind} is larger than WhatsApp's {human_size(limit)} limit")
 
 
 def check_outbound_type(kind: MediaKind, mime: str) -> None:
@@ -90,5 +90,5 @@ def outbound_kind_for(mime: str) -> MediaKind:
     return "document"
 
 
-def _human(size: int) -> str:
+def human_size(size: int) -> str:
     return f"{size // MB} MB" if size >= MB else f"{size // KB} KB"

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from media.errors import Empty, TooLarge
 from media.keys import content_key, staging_key
+from media.limits import human_size
 from media.sniff import HEAD_BYTES, sniff
 from media.storage import ObjectStore
 
@@ -66,7 +67,7 @@ async def store_stream(
         async for piece in pieces:
             size += len(piece)
             if size > limit:
-                raise TooLarge(f"the file is larger than the {limit} bytes its kind may have")
+                raise TooLarge(f"the file is larger than the {human_size(limit)} its kind may have")
             # One network chunk (tens of KiB) hashes in microseconds: cheaper in the loop than
             # a thread hop per chunk.
             digest.update(piece)
