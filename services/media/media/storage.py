@@ -1,12 +1,13 @@
 """The private bucket: streaming multipart uploads, content-addressed copies, presigned
 downloads (aiobotocore). The only module that talks S3.
 
-A stream is cut into parts of ``part_size`` bytes as it arrives, so memory holds one part at a
+A stream is cut into parts of about ``part_size`` bytes as it arrives, so memory holds one part at a
 time whatever the file's size; a file smaller than one part goes up in a single PUT. A failed
 or cancelled upload is aborted, so no half-written object ever appears under a key.
 """
 
 import contextlib
+import io
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -37,34 +38,37 @@ class ObjectStore:
         self.bucket = bucket
         self._part_size = part_size
 
-    async def put_stream(self, key: str, chunks: AsyncIterator[bytes], *, content_type: str) -> int:
+    async def put_stream(
+        self, key: str, chunks: AsyncIterator[bytes], *, content_type: str
+    ) -> int:
         """Store the bytes of ``chunks`` under ``key``; returns how many there were."""
-        buffer = bytearray()
+        # Parts gather in a BytesIO handed to botocore as a file: it is read in small blocks
+        # for the checksum and the send, so a part is held once, never copied whole.
+        part = io.BytesIO()
         upload_id: str | None = None
         parts: list[CompletedPartTypeDef] = []
         total = 0
         try:
             async for chunk in chunks:
-                buffer += chunk
+                part.write(chunk)
                 total += len(chunk)
-                while len(buffer) >= self._part_size:
+                if part.tell() >= self._part_size:
                     if upload_id is None:
                         created = await self._s3.create_multipart_upload(
                             Bucket=self.bucket, Key=key, ContentType=content_type
                         )
                         upload_id = created["UploadId"]
-                    part = bytes(buffer[: self._part_size])
-                    del buffer[: self._part_size]
                     parts.append(await self._upload_part(key, upload_id, len(parts) + 1, part))
-                    del part
+                    part.close()
+                    part = io.BytesIO()
             if upload_id is None:
+                part.seek(0)
                 await self._s3.put_object(
-                    Bucket=self.bucket, Key=key, Body=bytes(buffer), ContentType=content_type
+                    Bucket=self.bucket, Key=key, Body=part, ContentType=content_type
                 )
                 return total
-            if buffer:
-                parts.append(await self._upload_part(key, upload_id, len(parts) + 1, bytes(buffer)))
-            buffer.clear()
+            if part.tell():
+                parts.append(await self._upload_part(key, upload_id, len(parts) + 1, part))
             await self._s3.complete_multipart_upload(
                 Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
             )
@@ -78,10 +82,13 @@ class ObjectStore:
                         Bucket=self.bucket, Key=key, UploadId=upload_id
                     )
             raise
+        finally:
+            part.close()
 
     async def _upload_part(
-        self, key: str, upload_id: str, number: int, body: bytes
+        self, key: str, upload_id: str, number: int, body: io.BytesIO
     ) -> CompletedPartTypeDef:
+        body.seek(0)
         answer = await self._s3.upload_part(
             Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body
         )

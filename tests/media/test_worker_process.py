@@ -1,0 +1,199 @@
+"""media-worker as its own process (``omni run media-worker``): it consumes the media topic,
+stores a 50 MB document while its memory grows by a small fraction of the file, publishes the
+realtime update, and stops cleanly on SIGTERM."""
+
+import asyncio
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import httpx
+import psutil
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from bus.publisher import Publisher
+from config.shared import KafkaSettings
+from contracts import MediaRef, MessageType, Provider, topics
+from contracts.codec import decode
+from credentials import Vault
+from devstack.process import free_port
+from tests.media import payloads, rows
+from tests.media.servers import Source
+
+MakeTenant = Callable[..., Any]
+
+BIG = 50 * 1024 * 1024
+
+
+class PeakRss:
+    """Samples a process's resident memory from a thread until stopped."""
+
+    def __init__(self, pid: int, every_s: float = 0.01) -> None:
+        self._process = psutil.Process(pid)
+        self._every = every_s
+        self._stop = threading.Event()
+        self.peak = 0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.peak = max(self.peak, self._process.memory_info().rss)
+            except psutil.Error:
+                return
+            time.sleep(self._every)
+
+    def __enter__(self) -> "PeakRss":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@pytest.fixture
+def worker_process(
+    stack_env: dict[str, str], source: Source
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    ops_port = free_port()
+    env = {
+        **stack_env,
+        "OPS_PORT": str(ops_port),
+        "MEDIA_ALLOWED_PRIVATE_HOSTS": f"127.0.0.1:{source.port}",
+        "MEDIA_CONCURRENCY": "2",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "omnicli", "run", "media-worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        yield process, ops_port
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+async def _ready(ops_port: int, process: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient(timeout=2) as client:
+        async with asyncio.timeout(60):
+            while True:
+                if process.poll() is not None:
+                    err = process.stderr.read().decode() if process.stderr else ""
+                    raise AssertionError(f"media-worker exited during startup:\n{err[-3000:]}")
+                try:
+                    if (await client.get(f"http://127.0.0.1:{ops_port}/readyz")).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.2)
+
+
+async def _wait_state(
+    pool: asyncpg.Pool, inbound: rows.Inbound, timeout_s: float = 90
+) -> asyncpg.Record:
+    async with asyncio.timeout(timeout_s):
+        while True:
+            row = await rows.message_row(pool, inbound.tenant_id, inbound.message_id)
+            if row["media_state"] != "pending":
+                return row
+            await asyncio.sleep(0.1)
+
+
+async def _realtime_update(settings: KafkaSettings, message_id: UUID) -> Any:
+    consumer = AIOKafkaConsumer(
+        topics.REALTIME,
+        bootstrap_servers=settings.bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        async with asyncio.timeout(30):
+            while True:
+                for records in (await consumer.getmany(timeout_ms=300)).values():
+                    for record in records:
+                        if str(message_id).encode() not in record.value:
+                            continue
+                        event = decode(topics.REALTIME, record.value)
+                        if event.type == "message.updated" and event.message.id == message_id:
+                            return event
+    finally:
+        await consumer.stop()
+
+
+async def _document(
+    pool: asyncpg.Pool, vault: Vault, tenant_id: UUID, source: Source, size: int, seed: str
+) -> rows.Inbound:
+    integration_id = await rows.integration(
+        pool,
+        vault,
+        tenant_id,
+        provider=Provider.ZAPI,
+        base_url=source.base,
+        credentials={"instance_id": "i", "token": "t", "client_token": "c"},
+    )
+    url = source.url("pdf", size, seed)
+    return await rows.inbound_media(
+        pool,
+        tenant_id,
+        integration_id,
+        provider=Provider.ZAPI,
+        message_type=MessageType.DOCUMENT,
+        ref=MediaRef(provider_ref=url, url=url, filename="contract.pdf"),
+    )
+
+
+async def test_a_50_mb_document_is_stored_with_memory_far_below_its_size(
+    worker_process: tuple[subprocess.Popen[bytes], int],
+    source: Source,
+    app_pool: asyncpg.Pool,
+    vault: Vault,
+    kafka_settings: KafkaSettings,
+    publisher: Publisher,
+    make_tenant: MakeTenant,
+) -> None:
+    process, ops_port = worker_process
+    await _ready(ops_port, process)
+    tenant_id = await make_tenant()
+
+    # Warm-up: a small file, so imports, pools and the consumer group are settled first.
+    small = await _document(app_pool, vault, tenant_id, source, 200_000, f"warm-{tenant_id}")
+    await publisher.publish(topics.MEDIA, small.request(), key=str(small.message_id))
+    assert (await _wait_state(app_pool, small))["media_state"] == "stored"
+    baseline = psutil.Process(process.pid).memory_info().rss
+
+    seed = f"big-{tenant_id}"
+    big = await _document(app_pool, vault, tenant_id, source, BIG, seed)
+    with PeakRss(process.pid) as sampler:
+        await publisher.publish(topics.MEDIA, big.request(), key=str(big.message_id))
+        row = await _wait_state(app_pool, big)
+
+    assert row["media_state"] == "stored", row["media_error"]
+    assert row["media_size"] == BIG
+    assert row["media_sha256"] == payloads.sha256_of("pdf", BIG, seed)
+    growth = sampler.peak - baseline
+    print(
+        f"\nmedia-worker RSS: baseline {baseline / 2**20:.1f} MiB, peak {sampler.peak / 2**20:.1f} "
+        f"MiB, growth {growth / 2**20:.1f} MiB for a {BIG / 2**20:.0f} MiB document"
+    )
+    assert growth < 0.25 * BIG
+
+    update = await _realtime_update(kafka_settings, big.message_id)
+    assert update.message.media.state == "stored"
+    assert update.tenant_id == tenant_id
+
+    process.send_signal(signal.SIGTERM)
+    assert await asyncio.to_thread(process.wait, 30) == 0
