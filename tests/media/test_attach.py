@@ -8,6 +8,7 @@ from uuid import UUID
 import asyncpg
 import pytest
 
+from config.shared import KafkaSettings
 from contracts import MediaRef, MessageType, Provider
 from credentials import Vault
 from db.tenant import tenant_tx
@@ -15,6 +16,7 @@ from media.attach import Attacher, attach
 from media.keys import content_key
 from media.storage import ObjectStore
 from tests.media import payloads, rows
+from tests.media.realtime import updates_for
 from tests.media.servers import Source, listening
 
 MakeTenant = Callable[..., Any]
@@ -138,6 +140,36 @@ async def test_a_redelivered_request_for_stored_media_does_nothing(
     assert source.hits[seed] == 1
     assert dict(after) == dict(before)
     assert len(await _updates(app_pool, tenant_id, inbound.message_id)) == 1
+
+
+async def test_a_redelivery_publishes_the_recorded_update_again_unchanged(
+    attacher: Attacher,
+    source: Source,
+    app_pool: asyncpg.Pool,
+    vault: Vault,
+    kafka_settings: KafkaSettings,
+    make_tenant: MakeTenant,
+) -> None:
+    """A crash between commit and publish must not lose the update: the redelivered request
+    publishes the very event the first delivery recorded (same id, same cursor)."""
+    tenant_id = await make_tenant()
+    inbound = await _message(
+        app_pool,
+        vault,
+        tenant_id,
+        base_url=source.base,
+        url=source.url("png", 3000, f"republish-{tenant_id.hex[:8]}"),
+        message_type=MessageType.IMAGE,
+    )
+    request = inbound.request()
+    assert await attach(attacher, request) == "stored"
+    assert await attach(attacher, request) == "skipped"
+
+    published = await updates_for(kafka_settings, inbound.message_id, at_least=2)
+    assert len(published) == 2
+    assert published[0] == published[1]
+    assert published[0].cursor is not None and published[0].tenant_id == tenant_id
+    assert published[0].message.media.state == "stored"
 
 
 async def test_transient_errors_are_retried_then_stored(

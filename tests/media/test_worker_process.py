@@ -16,15 +16,14 @@ import asyncpg
 import httpx
 import psutil
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from bus.publisher import Publisher
 from config.shared import KafkaSettings
 from contracts import MediaRef, MessageType, Provider, topics
-from contracts.codec import decode
 from credentials import Vault
 from devstack.process import free_port
 from tests.media import payloads, rows
+from tests.media.realtime import updates_for
 from tests.media.servers import Source
 
 MakeTenant = Callable[..., Any]
@@ -112,28 +111,6 @@ async def _wait_state(
             await asyncio.sleep(0.1)
 
 
-async def _realtime_update(settings: KafkaSettings, message_id: UUID) -> Any:
-    consumer = AIOKafkaConsumer(
-        topics.REALTIME,
-        bootstrap_servers=settings.bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    try:
-        async with asyncio.timeout(30):
-            while True:
-                for records in (await consumer.getmany(timeout_ms=300)).values():
-                    for record in records:
-                        if str(message_id).encode() not in record.value:
-                            continue
-                        event = decode(topics.REALTIME, record.value)
-                        if event.type == "message.updated" and event.message.id == message_id:
-                            return event
-    finally:
-        await consumer.stop()
-
-
 async def _document(
     pool: asyncpg.Pool, vault: Vault, tenant_id: UUID, source: Source, size: int, seed: str
 ) -> rows.Inbound:
@@ -191,7 +168,7 @@ async def test_a_50_mb_document_is_stored_with_memory_far_below_its_size(
     )
     assert growth < 0.25 * BIG
 
-    update = await _realtime_update(kafka_settings, big.message_id)
+    (update,) = await updates_for(kafka_settings, big.message_id, at_least=1)
     assert update.message.media.state == "stored"
     assert update.tenant_id == tenant_id
 

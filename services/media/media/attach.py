@@ -29,7 +29,7 @@ from contracts import MediaFetchRequested, MediaRef, MessageUpdated, topics
 from credentials import CredentialError, Vault
 from db import realtime_log
 from db.tenant import tenant_tx
-from media import persist
+from media import metrics, persist
 from media.errors import FetchRefused, MediaRefused
 from media.limits import MediaKind, check_size, kind_of, max_bytes
 from media.netguard import fetching_from
@@ -78,6 +78,13 @@ class _Transient(Exception):
 
 async def attach(deps: Attacher, request: MediaFetchRequested) -> str:
     """Handle one fetch request; returns what happened (``stored``, ``failed``, ``skipped``)."""
+    with metrics.FETCH_SECONDS.time():
+        outcome = await _attach(deps, request)
+    metrics.FETCHES.labels(outcome).inc()
+    return outcome
+
+
+async def _attach(deps: Attacher, request: MediaFetchRequested) -> str:
     tenant_id = request.tenant_id
     bound = log.bind(message_id=str(request.message_id), tenant_id=str(tenant_id))
     if tenant_id is None:
@@ -99,6 +106,7 @@ async def attach(deps: Attacher, request: MediaFetchRequested) -> str:
         await _finish(deps, request, tenant_id, "failed", reason=reason)
         return "failed"
     await _finish(deps, request, tenant_id, "stored", fetched=fetched)
+    metrics.FETCHED_BYTES.inc(fetched.stored.size)
     bound.info(
         "media stored",
         size=fetched.stored.size,

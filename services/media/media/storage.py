@@ -38,9 +38,7 @@ class ObjectStore:
         self.bucket = bucket
         self._part_size = part_size
 
-    async def put_stream(
-        self, key: str, chunks: AsyncIterator[bytes], *, content_type: str
-    ) -> int:
+    async def put_stream(self, key: str, chunks: AsyncIterator[bytes], *, content_type: str) -> int:
         """Store the bytes of ``chunks`` under ``key``; returns how many there were."""
         # Parts gather in a BytesIO handed to botocore as a file: it is read in small blocks
         # for the checksum and the send, so a part is held once, never copied whole.
