@@ -1,24 +1,23 @@
-"""Fixtures of the media tests: the object store, a loopback media source, the worker's
-dependencies wired as the process wires them."""
+"""Fixtures of the media tests: the object store, the provider simulator, the worker's
+dependencies wired as the process wires them (real adapters, guarded HTTP client)."""
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
+import asyncpg
 import pytest
 
 from bus.publisher import Publisher
 from config.shared import KafkaSettings, S3Settings
-from contracts import MediaRef, Provider
 from credentials import Vault
+from media.__main__ import provider_client
 from media.attach import Attacher, RetryPolicy
 from media.netguard import guarded_client
 from media.ssrf import parse_exemptions
 from media.storage import ObjectStore, open_store
-from providers.base import MediaDownload, ProviderClient
-from providers.errors import Permanent, Retryable
-from tests.media.servers import Source, serving, source_app
+from simulator.control import SimControl
+from simulator.server import RunningSimulator, running
 
 
 @pytest.fixture(scope="session")
@@ -28,12 +27,22 @@ async def store(s3_settings: S3Settings) -> AsyncIterator[ObjectStore]:
 
 
 @pytest.fixture(scope="session")
-async def source() -> AsyncIterator[Source]:
-    from devstack.process import free_port
+def media_sim() -> Iterator[RunningSimulator]:
+    with running() as sim:
+        yield sim
 
-    src = Source(free_port())
-    async with serving(source_app(src), src.port):
-        yield src
+
+@pytest.fixture
+async def sim_control(media_sim: RunningSimulator) -> AsyncIterator[SimControl]:
+    async with SimControl(media_sim.base_url) as control:
+        yield control
+        await control.clear_faults()
+
+
+def sim_exemption(media_sim: RunningSimulator) -> str:
+    """The simulator's ``host:port``: the one private address media may come from in tests."""
+    parts = urlsplit(media_sim.base_url)
+    return f"{parts.hostname}:{parts.port}"
 
 
 @pytest.fixture(scope="session")
@@ -42,46 +51,15 @@ async def publisher(kafka_settings: KafkaSettings) -> AsyncIterator[Publisher]:
         yield opened
 
 
-class LoopbackProvider:
-    """Stands in for a provider adapter until the adapters are merged: fetches ``ref.url``."""
-
-    provider = Provider.ZAPI
-
-    def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:
-        self._http = http
-        self._base = base_url
-
-    @asynccontextmanager
-    async def fetch_media(self, ref: MediaRef) -> AsyncIterator[MediaDownload]:
-        async with self._http.stream("GET", ref.url or ref.provider_ref) as response:
-            if response.status_code >= 500:
-                raise Retryable(f"HTTP {response.status_code}")
-            if response.status_code >= 400:
-                raise Permanent(f"media download answered HTTP {response.status_code}")
-            yield MediaDownload(
-                mime=response.headers.get("content-type"),
-                size=None,
-                filename=ref.filename,
-                chunks=response.aiter_bytes(),
-            )
-
-    def media_hosts(self) -> frozenset[str]:
-        return frozenset({httpx.URL(self._base).host})
-
-
-def loopback_clients(
-    provider: str, credentials: Mapping[str, Any], http: httpx.AsyncClient, base: str | None
-) -> ProviderClient:
-    assert base is not None
-    client: Any = LoopbackProvider(http, base)
-    return client  # type: ignore[no-any-return]
-
-
 @pytest.fixture
 async def attacher(
-    app_pool: Any, store: ObjectStore, vault: Vault, publisher: Publisher, source: Source
+    app_pool: asyncpg.Pool,
+    store: ObjectStore,
+    vault: Vault,
+    publisher: Publisher,
+    media_sim: RunningSimulator,
 ) -> AsyncIterator[Attacher]:
-    http = guarded_client(parse_exemptions(f"127.0.0.1:{source.port}"))
+    http = guarded_client(parse_exemptions(sim_exemption(media_sim)), read_s=2.0)
     try:
         yield Attacher(
             pool=app_pool,
@@ -89,8 +67,20 @@ async def attacher(
             vault=vault,
             http=http,
             publisher=publisher,
-            clients=loopback_clients,
+            clients=provider_client,
             retry=RetryPolicy(attempts=3, initial_s=0.05, max_s=0.2),
         )
     finally:
         await http.aclose()
+
+
+CREDENTIALS: dict[str, dict[str, Any]] = {
+    "meta": {"access_token": "tok", "app_secret": "a"},
+    "evolution": {"api_key": "tok", "webhook_secret": "w"},
+    "zapi": {"token": "tok", "client_token": "ct", "webhook_secret": "w"},
+}
+
+
+def credentials_for(provider: str, account: str) -> dict[str, Any]:
+    key = {"meta": "phone_number_id", "evolution": "instance", "zapi": "instance_id"}[provider]
+    return {**CREDENTIALS[provider], key: account}

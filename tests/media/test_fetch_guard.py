@@ -16,8 +16,9 @@ from credentials import Vault
 from media.attach import Attacher, attach
 from media.netguard import fetching_from, guarded_client, system_resolve
 from media.ssrf import parse_exemptions
+from simulator.server import RunningSimulator
 from tests.media import rows
-from tests.media.servers import Source
+from tests.media.conftest import credentials_for, sim_exemption
 
 MakeTenant = Callable[..., Any]
 
@@ -60,11 +61,11 @@ async def fake_dns(host: str, port: int) -> list[str]:
 
 @pytest.fixture
 async def recorded(
-    attacher: Attacher, source: Source
+    attacher: Attacher, media_sim: RunningSimulator
 ) -> AsyncIterator[tuple[Attacher, RecordingBackend]]:
     backend = RecordingBackend()
     http = guarded_client(
-        parse_exemptions(f"127.0.0.1:{source.port}"), resolver=fake_dns, inner=backend
+        parse_exemptions(sim_exemption(media_sim)), resolver=fake_dns, inner=backend
     )
     try:
         yield dataclasses.replace(attacher, http=http), backend
@@ -101,7 +102,7 @@ async def test_internal_media_urls_are_refused_and_marked_failed_without_connect
         tenant_id,
         provider=Provider.ZAPI,
         base_url="/".join(base[:3]),
-        credentials={"instance_id": "i", "token": "t", "client_token": "c"},
+        credentials=credentials_for("zapi", "instance-1"),
     )
     inbound = await rows.inbound_media(
         app_pool,
@@ -121,31 +122,31 @@ async def test_internal_media_urls_are_refused_and_marked_failed_without_connect
 
 
 async def test_a_host_the_provider_does_not_own_is_refused_before_resolving(
-    recorded: tuple[Attacher, RecordingBackend], source: Source
+    recorded: tuple[Attacher, RecordingBackend], media_sim: RunningSimulator
 ) -> None:
     deps, backend = recorded
     with (
         fetching_from({"lookaside.fbsbx.com"}),
         pytest.raises(Exception, match="not one the provider owns"),
     ):
-        await deps.http.get(source.url("jpg", 10, "x"))
+        await deps.http.get(f"{media_sim.base_url}/_sim/media/sim-jpg-10-x")
     assert backend.attempts == []
 
 
 async def test_no_connection_outside_a_fetch(
-    recorded: tuple[Attacher, RecordingBackend], source: Source
+    recorded: tuple[Attacher, RecordingBackend], media_sim: RunningSimulator
 ) -> None:
     deps, backend = recorded
     with pytest.raises(Exception, match="only while fetching"):
-        await deps.http.get(source.url("jpg", 10, "x"))
+        await deps.http.get(f"{media_sim.base_url}/_sim/media/sim-jpg-10-x")
     assert backend.attempts == []
 
 
 async def test_the_allowed_simulator_is_reached_at_its_checked_address(
-    recorded: tuple[Attacher, RecordingBackend], source: Source
+    recorded: tuple[Attacher, RecordingBackend], media_sim: RunningSimulator
 ) -> None:
     deps, backend = recorded
     with fetching_from({"127.0.0.1"}):
-        response = await deps.http.get(source.url("jpg", 10, "ok"))
+        response = await deps.http.get(f"{media_sim.base_url}/_sim/media/sim-jpg-10-ok")
     assert response.status_code == 200
-    assert backend.attempts == [("127.0.0.1", source.port)]
+    assert backend.attempts == [("127.0.0.1", int(sim_exemption(media_sim).split(":")[1]))]

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
@@ -22,9 +22,12 @@ from config.shared import KafkaSettings
 from contracts import MediaRef, MessageType, Provider, topics
 from credentials import Vault
 from devstack.process import free_port
-from tests.media import payloads, rows
+from simulator import media as sim_media
+from simulator.control import SimControl
+from simulator.server import RunningSimulator
+from tests.media import rows
+from tests.media.conftest import credentials_for, sim_exemption
 from tests.media.realtime import updates_for
-from tests.media.servers import Source
 
 MakeTenant = Callable[..., Any]
 
@@ -60,13 +63,13 @@ class PeakRss:
 
 @pytest.fixture
 def worker_process(
-    stack_env: dict[str, str], source: Source
+    stack_env: dict[str, str], media_sim: RunningSimulator
 ) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     ops_port = free_port()
     env = {
         **stack_env,
         "OPS_PORT": str(ops_port),
-        "MEDIA_ALLOWED_PRIVATE_HOSTS": f"127.0.0.1:{source.port}",
+        "MEDIA_ALLOWED_PRIVATE_HOSTS": sim_exemption(media_sim),
         "MEDIA_CONCURRENCY": "2",
     }
     process = subprocess.Popen(
@@ -112,30 +115,33 @@ async def _wait_state(
 
 
 async def _document(
-    pool: asyncpg.Pool, vault: Vault, tenant_id: UUID, source: Source, size: int, seed: str
+    pool: asyncpg.Pool, vault: Vault, tenant_id: UUID, control: SimControl, media_id: str
 ) -> rows.Inbound:
+    """A Meta document message pending in the database, its media served by the simulator."""
+    account = f"pn-{uuid4().hex[:12]}"
+    await control.register(Provider.META, account, access_token="tok")
     integration_id = await rows.integration(
         pool,
         vault,
         tenant_id,
-        provider=Provider.ZAPI,
-        base_url=source.base,
-        credentials={"instance_id": "i", "token": "t", "client_token": "c"},
+        provider=Provider.META,
+        base_url=control.base_url,
+        credentials=credentials_for("meta", account),
+        account=account,
     )
-    url = source.url("pdf", size, seed)
     return await rows.inbound_media(
         pool,
         tenant_id,
         integration_id,
-        provider=Provider.ZAPI,
+        provider=Provider.META,
         message_type=MessageType.DOCUMENT,
-        ref=MediaRef(provider_ref=url, url=url, filename="contract.pdf"),
+        ref=MediaRef(provider_ref=media_id, mime="application/pdf", filename="contract.pdf"),
     )
 
 
 async def test_a_50_mb_document_is_stored_with_memory_far_below_its_size(
     worker_process: tuple[subprocess.Popen[bytes], int],
-    source: Source,
+    sim_control: SimControl,
     app_pool: asyncpg.Pool,
     vault: Vault,
     kafka_settings: KafkaSettings,
@@ -147,20 +153,21 @@ async def test_a_50_mb_document_is_stored_with_memory_far_below_its_size(
     tenant_id = await make_tenant()
 
     # Warm-up: a small file, so imports, pools and the consumer group are settled first.
-    small = await _document(app_pool, vault, tenant_id, source, 200_000, f"warm-{tenant_id}")
+    warm_id = sim_media.media_id("application/pdf", 200_000, f"warm-{tenant_id}")
+    small = await _document(app_pool, vault, tenant_id, sim_control, warm_id)
     await publisher.publish(topics.MEDIA, small.request(), key=str(small.message_id))
     assert (await _wait_state(app_pool, small))["media_state"] == "stored"
     baseline = psutil.Process(process.pid).memory_info().rss
 
-    seed = f"big-{tenant_id}"
-    big = await _document(app_pool, vault, tenant_id, source, BIG, seed)
+    big_id = sim_media.media_id("application/pdf", BIG, f"big-{tenant_id}")
+    big = await _document(app_pool, vault, tenant_id, sim_control, big_id)
     with PeakRss(process.pid) as sampler:
         await publisher.publish(topics.MEDIA, big.request(), key=str(big.message_id))
         row = await _wait_state(app_pool, big)
 
     assert row["media_state"] == "stored", row["media_error"]
     assert row["media_size"] == BIG
-    assert row["media_sha256"] == payloads.sha256_of("pdf", BIG, seed)
+    assert row["media_sha256"] == sim_media.expected_sha256(big_id)
     growth = sampler.peak - baseline
     print(
         f"\nmedia-worker RSS: baseline {baseline / 2**20:.1f} MiB, peak {sampler.peak / 2**20:.1f} "

@@ -31,17 +31,18 @@ from media.netguard import guarded_client
 from media.settings import MediaSettings
 from media.storage import open_store
 from providers.base import ProviderClient
-from providers.registry import client as provider_client
+from providers.registry import client
 from telemetry.logging import configure
 from telemetry.ops import serve_ops
 
 log = structlog.get_logger(__name__)
 
 
-def _client(
+def provider_client(
     provider: str, credentials: Mapping[str, Any], http: httpx.AsyncClient, base_url: str | None
 ) -> ProviderClient:
-    return provider_client(provider, credentials, http, base_url=base_url)
+    """The adapter of one integration, over the worker's guarded HTTP client."""
+    return client(provider, credentials, http, base_url=base_url)
 
 
 async def _run_worker(settings: MediaSettings) -> None:
@@ -70,7 +71,7 @@ async def _run_worker(settings: MediaSettings) -> None:
                 vault=vault,
                 http=http,
                 publisher=publisher,
-                clients=_client,
+                clients=provider_client,
                 retry=RetryPolicy(
                     settings.fetch_attempts, settings.retry_initial_s, settings.retry_max_s
                 ),
