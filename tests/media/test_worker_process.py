@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
-import psutil
+import psutil  # type: ignore[import-untyped]
 import pytest
 
 from bus.publisher import Publisher

@@ -63,7 +63,7 @@ async def download(message_id: str, caller: Member, res: Res) -> RedirectRespons
         metrics.DOWNLOADS.labels(row["media_state"]).inc()
         detail = row["media_error"] or "the attachment is still being fetched"
         raise problems.ApiError(409, f"media_{row['media_state']}", detail)
-    if not belongs_to(caller.tenant_id, row["media_key"]):
+    if not row["media_key"] or not belongs_to(caller.tenant_id, row["media_key"]):
         raise problems.not_found()  # defence in depth: never sign another tenant's key
     mime = served_type(row["media_mime"])
     url = await res.store.presigned_get(
