@@ -1,6 +1,6 @@
-"""media-worker as its own process (``omni run media-worker``): it consumes the media topic,
-stores a 50 MB document while its memory grows by a small fraction of the file, publishes the
-realtime update, and stops cleanly on SIGTERM."""
+"""media-worker and media-api as their own processes (``omni run ...``): the worker consumes the
+media topic, stores a 50 MB document while its memory grows by a small fraction of the file,
+publishes the realtime update; both stop cleanly on SIGTERM."""
 
 import asyncio
 import signal
@@ -179,5 +179,43 @@ async def test_a_50_mb_document_is_stored_with_memory_far_below_its_size(
     assert update.message.media.state == "stored"
     assert update.tenant_id == tenant_id
 
+    process.send_signal(signal.SIGTERM)
+    assert await asyncio.to_thread(process.wait, 30) == 0
+
+
+@pytest.fixture
+def api_process(stack_env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    port = free_port()
+    env = {**stack_env, "MEDIA_HOST": "127.0.0.1", "MEDIA_PORT": str(port)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "omnicli", "run", "media-api"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield process, port
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+async def test_media_api_runs_as_its_own_process_and_stops_on_sigterm(
+    api_process: tuple[subprocess.Popen[bytes], int],
+) -> None:
+    process, port = api_process
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as client:
+        async with asyncio.timeout(60):
+            while True:
+                assert process.poll() is None, "media-api exited during startup"
+                try:
+                    if (await client.get("/readyz")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.2)
+        assert (await client.get("/v1/media/x")).status_code == 401
+        assert "media_downloads_total" in (await client.get("/metrics")).text
     process.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(process.wait, 30) == 0
