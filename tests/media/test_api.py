@@ -236,3 +236,29 @@ async def test_ops_endpoints(api: httpx.AsyncClient) -> None:
     assert (await api.get("/healthz")).status_code == 200
     assert (await api.get("/readyz")).json()["status"] == "ready"
     assert "media_uploads_total" in (await api.get("/metrics")).text
+
+
+async def test_malformed_requests_are_problems_with_a_code(
+    api: httpx.AsyncClient, make_tenant: MakeTenant
+) -> None:
+    tenant_id = await make_tenant()
+    bogus_kind = await api.post(
+        "/v1/media",
+        params={"media_type": "hologram"},
+        headers=token(tenant_id),
+        files={"file": ("a.jpg", b"x", "image/jpeg")},
+    )
+    assert (bogus_kind.status_code, bogus_kind.json()["code"]) == (422, "invalid_request")
+    not_a_form = await api.post("/v1/media", headers=token(tenant_id), content=b"raw bytes")
+    assert (not_a_form.status_code, not_a_form.json()["code"]) == (400, "bad_form")
+    no_file = await api.post(
+        "/v1/media",
+        headers=token(tenant_id),
+        data={"caption": "x"},
+        files={"other": ("a.jpg", b"x", "image/jpeg")},
+    )
+    assert (no_file.status_code, no_file.json()["code"]) == (400, "bad_form")
+    empty = await api.post(
+        "/v1/media", headers=token(tenant_id), files={"file": ("a.jpg", b"", "image/jpeg")}
+    )
+    assert (empty.status_code, empty.json()["code"]) == (400, "empty")

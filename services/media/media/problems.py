@@ -1,6 +1,7 @@
 """HTTP errors of media-api as problem details (RFC 9457) with a stable ``code``."""
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 
@@ -27,18 +28,27 @@ def unauthorized(detail: str) -> ApiError:
     )
 
 
+def _response(exc: ApiError) -> JSONResponse:
+    return JSONResponse(
+        {
+            "type": "about:blank",
+            "title": exc.code,
+            "status": exc.status,
+            "code": exc.code,
+            "detail": exc.detail,
+        },
+        status_code=exc.status,
+        headers=exc.headers,
+        media_type="application/problem+json",
+    )
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _problem(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(
-            {
-                "type": "about:blank",
-                "title": exc.code,
-                "status": exc.status,
-                "code": exc.code,
-                "detail": exc.detail,
-            },
-            status_code=exc.status,
-            headers=exc.headers,
-            media_type="application/problem+json",
-        )
+        return _response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        where = "; ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors()[:5])
+        return _response(ApiError(422, "invalid_request", f"invalid: {where}"))
