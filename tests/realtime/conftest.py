@@ -4,7 +4,7 @@ Postgres and broker, plus helpers that act like the other services producing eve
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -13,8 +13,9 @@ import httpx
 import orjson
 import pytest
 import websockets
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from websockets.asyncio.client import ClientConnection
 
 from auth.tokens import mint
@@ -26,6 +27,7 @@ from config.shared import (
     KafkaSettings,
     LogSettings,
 )
+from contracts.codec import decode
 from devstack.stack import Endpoints
 from realtime.app import create_app, server_config
 from realtime.hub import Hub
@@ -145,3 +147,42 @@ async def next_event(ws: ClientConnection) -> dict[str, Any]:
         frame = await recv(ws)
         if frame["type"] == "event":
             return frame
+
+
+class TopicTail:
+    """Reads a topic from "now" on (every partition, no group), decoded; tolerates others'
+    records and stops at a record the test recognises as its marker."""
+
+    def __init__(self, kafka: KafkaSettings, topic: str) -> None:
+        self._topic = topic
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=kafka.bootstrap, group_id=None, enable_auto_commit=False
+        )
+
+    async def __aenter__(self) -> "TopicTail":
+        await self._consumer.start()
+        partitions = self._consumer.partitions_for_topic(self._topic) or set()
+        assigned = [TopicPartition(self._topic, p) for p in sorted(partitions)]
+        self._consumer.assign(assigned)
+        await self._consumer.seek_to_end(*assigned)
+        for tp in assigned:
+            await self._consumer.position(tp)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._consumer.stop()
+
+    async def until(self, is_marker: Callable[[Any], bool], max_polls: int = 300) -> list[Any]:
+        seen: list[Any] = []
+        for _ in range(max_polls):
+            batches = await self._consumer.getmany(timeout_ms=100)
+            for records in batches.values():
+                for record in records:
+                    try:
+                        event = decode(self._topic, record.value)
+                    except ValidationError:
+                        continue
+                    seen.append(event)
+                    if is_marker(event):
+                        return seen
+        raise AssertionError("marker never arrived")
