@@ -85,6 +85,9 @@ async def tenant_transaction(
         role = await member_role(conn, user_id)
         tx = Tx(conn, Caller(user_id, tenant_id, role))
         yield tx
+    # After commit. If the broker fails here the request fails (5xx) but the change stands:
+    # realtime events are in realtime_events for replay, and a queued message's send request
+    # is what the dispatcher's stuck-queued sweep (messages_stuck_queued) exists for.
     if tx._outbox:
         await deps.publisher.publish_many(tx._outbox)
 
