@@ -12,7 +12,8 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from bus.publisher import Publisher
+from bus.publisher import Outgoing, Publisher
+from contracts import topics
 from credentials import Vault
 from devstack.stack import Endpoints
 from realtime.session import CloseCode
@@ -104,6 +105,24 @@ async def test_client_resuming_after_100_messages_gets_each_once_in_order(
 
     marker = await inbound(app_pool, publisher, w, "after")
     assert (await next_event(ws))["cursor"] == marker[0].cursor  # nothing twice in between
+    await ws.close()
+
+
+async def test_live_gap_is_filled_from_postgres_and_topic_duplicates_are_dropped(
+    gateway: Gateway, app_pool: asyncpg.Pool, vault: Vault, publisher: Publisher, make_tenant
+) -> None:  # type: ignore[no-untyped-def]
+    w = await make_world(app_pool, vault, await make_tenant())
+    ws, _ = await connect(gateway, token(w.tenant_id))
+    await subscribe(ws, f"conversation:{w.conversation_id}")
+    lost = await inbound(app_pool, publisher, w, "committed, never published", publish=False)
+    first = await inbound(app_pool, publisher, w, "published")
+    await publisher.publish_many(  # the topic delivers an event twice
+        [Outgoing(topics.REALTIME, str(w.tenant_id), e) for e in first]
+    )
+    last = await inbound(app_pool, publisher, w, "after the duplicate")
+    got = [await next_event(ws) for _ in range(3)]
+    assert [f["cursor"] for f in got] == [lost[0].cursor, first[0].cursor, last[0].cursor]
+    assert got[0]["event"]["message"]["text"] == "committed, never published"
     await ws.close()
 
 

@@ -153,20 +153,28 @@ class Hub:
             if decision is Admission.SKIP:
                 return
             if decision is Admission.FILL_GAP:
-                await self._fill(event.tenant_id, expected, event.cursor - 1)
+                try:
+                    await self._fill(event.tenant_id, expected, event.cursor - 1)
+                except (OSError, asyncpg.PostgresError):
+                    # Without the missing events order cannot be kept: clients reload instead.
+                    log.exception("gap fill failed", tenant_id=str(event.tenant_id))
+                    self._reset(event.tenant_id, event.cursor - 1)
             self._deliver([event], source="topic")
             self._next[event.tenant_id] = event.cursor + 1
 
     async def _fill(self, tenant_id: UUID, first: int, last: int) -> None:
         if last - first + 1 > self._max_gap:
-            # Too much to hold: every subscriber reloads and continues live from here.
-            for subscriber in list(self._subscribers.get(tenant_id, ())):
-                subscriber.session.reset(last)
-                self._after(subscriber)
+            self._reset(tenant_id, last)  # too much to hold in memory
             return
         async with tenant_tx(self._pool, tenant_id) as conn:
             missing = await event_store.range_(conn, tenant_id=tenant_id, first=first, last=last)
         self._deliver(missing, source="postgres")
+
+    def _reset(self, tenant_id: UUID, cursor: int) -> None:
+        """Every subscriber of the tenant reloads over REST and continues live after ``cursor``."""
+        for subscriber in list(self._subscribers.get(tenant_id, ())):
+            subscriber.session.reset(cursor)
+            self._after(subscriber)
 
     def _deliver(self, events: list[FeedEvent], *, source: str) -> None:
         if not events:

@@ -148,7 +148,7 @@ class Session:
         if len(self._subs) >= self.limits.max_channels:
             self._error("too_many_channels", "unsubscribe from a channel first", name)
             return []
-        self._subs[channel.name] = _Subscription()
+        self._subs[channel.name] = _Subscription(last=after or 0)
         return [Subscribe(channel, after)]
 
     def _unsubscribe(self, frame: dict[str, Any]) -> None:
