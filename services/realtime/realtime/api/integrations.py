@@ -9,9 +9,10 @@ import asyncpg
 from fastapi import APIRouter, Response
 
 from db.provision import insert_integration
+from providers.errors import ProviderFailure
 from realtime.api.models import HealthOut, IntegrationOut, IntegrationPatch, NewIntegration
 from realtime.deps import AdminTx, Deps
-from realtime.errors import Conflict, NotFound, Unavailable
+from realtime.errors import Conflict, NotFound, Unavailable, Unprocessable
 from realtime.store import integrations
 
 router = APIRouter(prefix="/v1/integrations", tags=["integrations"])
@@ -106,8 +107,17 @@ async def integration_health(integration_id: UUID, tx: AdminTx, deps: Deps) -> H
         raise Unavailable(
             "provider adapters are not installed in this build", code="provider_health_unavailable"
         ) from None
-    client = registry.client(
-        row["provider"], deps.vault.open(sealed), deps.http, base_url=row["api_base_url"]
-    )
-    health = await client.health()
+    try:
+        client = registry.client(
+            row["provider"], deps.vault.open(sealed), deps.http, base_url=row["api_base_url"]
+        )
+    except KeyError as exc:
+        raise Unprocessable(
+            f"the stored credentials lack {exc.args[0]!r}: PATCH the integration's credentials",
+            code="credentials_incomplete",
+        ) from None
+    try:
+        health = await client.health()
+    except ProviderFailure as exc:
+        return HealthOut(ok=False, detail=exc.reason, account={})
     return HealthOut(ok=health.ok, detail=health.detail, account=dict(health.account))
