@@ -1,26 +1,16 @@
 """GET /v1/integrations/{id}/health runs the provider adapter's health check against the
-provider simulator (skipped until the provider adapters and simulator are in this tree)."""
+provider simulator."""
 
-import importlib.util
 from uuid import uuid4
 
-import pytest
-
+from simulator.control import SimControl
+from simulator.server import running
 from tests.realtime.conftest import Gateway, token
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("providers.registry") is None
-    or importlib.util.find_spec("simulator.server") is None,
-    reason="provider adapters / simulator not merged yet",
-)
 
 
 async def test_health_check_reaches_the_provider_and_reports_failures(
     gateway: Gateway, make_tenant
 ) -> None:  # type: ignore[no-untyped-def]
-    from simulator.control import SimControl  # type: ignore[import-not-found,unused-ignore]
-    from simulator.server import running  # type: ignore[import-not-found,unused-ignore]
-
     tenant_id = await make_tenant()
     account = f"pn-{uuid4().hex[:10]}"
     with running() as sim:

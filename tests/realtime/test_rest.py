@@ -1,11 +1,9 @@
 """The agents' REST API over HTTP against the in-process gateway, Postgres and the broker."""
 
-import importlib.util
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import asyncpg
-import pytest
 
 from bus.publisher import Publisher
 from config.shared import KafkaSettings
@@ -263,19 +261,6 @@ async def test_integrations_are_for_admins_and_never_return_credentials(
         assert renamed.json()["display_name"] == "Sales"
         assert (await admin.delete(f"/v1/integrations/{out['id']}")).status_code == 204
         assert (await admin.get(f"/v1/integrations/{out['id']}")).status_code == 404
-
-
-@pytest.mark.skipif(
-    importlib.util.find_spec("providers.registry") is not None,
-    reason="provider adapters present: the health check is tested against the simulator",
-)
-async def test_health_without_provider_adapters_is_a_clear_503(
-    gateway: Gateway, app_pool: asyncpg.Pool, vault: Vault, make_tenant
-) -> None:  # type: ignore[no-untyped-def]
-    w = await make_world(app_pool, vault, await make_tenant())
-    async with gateway.http(token(w.tenant_id, "admin-1", "admin")) as admin:
-        r = await admin.get(f"/v1/integrations/{w.integration_id}/health")
-    assert (r.status_code, r.json()["code"]) == (503, "provider_health_unavailable")
 
 
 async def test_openapi_is_served(gateway: Gateway) -> None:

@@ -1,7 +1,6 @@
 """/v1/integrations (admins): connect a provider account, get the webhook URL and verify token
 to paste into the provider's console, check its health. Credentials are write-only."""
 
-import importlib
 from typing import Any
 from uuid import UUID
 
@@ -9,10 +8,11 @@ import asyncpg
 from fastapi import APIRouter, Response
 
 from db.provision import insert_integration
+from providers import registry
 from providers.errors import ProviderFailure
 from realtime.api.models import HealthOut, IntegrationOut, IntegrationPatch, NewIntegration
 from realtime.deps import AdminTx, Deps
-from realtime.errors import Conflict, NotFound, Unavailable, Unprocessable
+from realtime.errors import Conflict, NotFound, Unprocessable
 from realtime.store import integrations
 
 router = APIRouter(prefix="/v1/integrations", tags=["integrations"])
@@ -101,12 +101,6 @@ async def integration_health(integration_id: UUID, tx: AdminTx, deps: Deps) -> H
     row = await _find(tx, integration_id)
     sealed = await integrations.sealed_credentials(tx.conn, integration_id=integration_id)
     assert sealed is not None
-    try:
-        registry: Any = importlib.import_module("providers.registry")
-    except ImportError:
-        raise Unavailable(
-            "provider adapters are not installed in this build", code="provider_health_unavailable"
-        ) from None
     try:
         client = registry.client(
             row["provider"], deps.vault.open(sealed), deps.http, base_url=row["api_base_url"]
