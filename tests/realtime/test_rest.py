@@ -192,6 +192,10 @@ async def test_patch_and_read_reach_the_inbox_and_ask_the_dispatcher_to_mark_rea
             f"/v1/conversations/{w.conversation_id}", json={"assignee": None}
         )
         assert unassigned.json()["assignee"] is None
+        stranger = await c.patch(
+            f"/v1/conversations/{w.conversation_id}", json={"assignee": "someone-elsewhere"}
+        )
+        assert (stranger.status_code, stranger.json()["code"]) == (422, "unknown_assignee")
     await ws.close()
 
 

@@ -225,6 +225,18 @@ async def test_token_in_first_frame_or_closed_after_the_auth_timeout(stack: Endp
     assert closed.value.rcvd.reason == "authentication timeout"
 
 
+async def test_client_frame_flood_closes_with_4029(stack: Endpoints, make_tenant) -> None:  # type: ignore[no-untyped-def]
+    tenant_id = await make_tenant()
+    async with running_gateway(stack, frames_per_s=0.1, frames_burst=3) as gw:
+        ws, _ = await connect(gw, token(tenant_id))  # the auth frame took one token
+        for _ in range(3):
+            await ws.send(orjson.dumps({"type": "unsubscribe", "channel": "inbox"}).decode())
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await recv(ws)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == CloseCode.RATE_LIMITED
+
+
 async def test_origin_outside_the_allow_list_is_refused(stack: Endpoints) -> None:
     async with running_gateway(stack, allowed_origins="https://app.example") as gw:
         async with websockets.connect(gw.ws_url, origin="https://app.example") as ws:  # type: ignore[arg-type]

@@ -101,6 +101,9 @@ class Hub:
         if not partitions:
             await consumer._client.force_metadata_update()
             partitions = consumer.partitions_for_topic(topics.REALTIME) or set()
+        if not partitions:
+            await consumer.stop()
+            raise RuntimeError(f"topic {topics.REALTIME} does not exist: run `omni topics`")
         assigned = [TopicPartition(topics.REALTIME, p) for p in sorted(partitions)]
         consumer.assign(assigned)
         await consumer.seek_to_end(*assigned)

@@ -95,6 +95,7 @@ class Connection:
                     await self._perform(action)
                 self.wake()
                 if self.session.state is State.CLOSED:
+                    self.closing()
                     return  # the writer sends the close frame
         except WebSocketDisconnect:
             pass

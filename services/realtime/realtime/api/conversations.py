@@ -19,7 +19,7 @@ from realtime.api.models import (
 )
 from realtime.cursor import decode_cursor, encode_cursor
 from realtime.deps import TenantTx, Tx
-from realtime.errors import NotFound
+from realtime.errors import NotFound, Unprocessable
 from realtime.outbound import conversation_key, queue_outbound
 from realtime.store import conversations, integrations
 from realtime.views import conversation_view, message_view
@@ -67,6 +67,9 @@ async def patch_conversation(
     changes = body.model_dump(exclude_unset=True)
     if changes.get("status") is None:
         changes.pop("status", None)  # status cannot be null; assignee null unassigns
+    assignee = changes.get("assignee")
+    if assignee is not None and not await conversations.is_member(tx.conn, user_id=assignee):
+        raise Unprocessable("the assignee is not a member of this tenant", code="unknown_assignee")
     row = await conversations.update(tx.conn, conversation_id=conversation_id, changes=changes)
     assert row is not None
     view = conversation_view(row)

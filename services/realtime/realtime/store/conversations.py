@@ -112,3 +112,9 @@ async def start(conn: Connection, *, tenant_id: UUID, integration_id: UUID, phon
         contact_id,
     )
     return conversation_id
+
+
+async def is_member(conn: Connection, *, user_id: str) -> bool:
+    """Whether ``user_id`` belongs to the transaction's tenant (an assignee must)."""
+    found = await conn.fetchval("SELECT 1 FROM tenant_members WHERE user_id = $1", user_id)
+    return found is not None
