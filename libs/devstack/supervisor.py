@@ -16,6 +16,7 @@ from typing import TextIO
 class Service:
     name: str
     argv: Sequence[str]
+    env: dict[str, str] | None = None
     restarts: int = 0
     proc: subprocess.Popen[bytes] | None = None
     next_start: float = 0.0
@@ -30,8 +31,8 @@ class Supervisor:
         self._lock = threading.Lock()
         self._width = 12
 
-    def add(self, name: str, argv: Sequence[str]) -> None:
-        self.services.append(Service(name, argv))
+    def add(self, name: str, argv: Sequence[str], env: dict[str, str] | None = None) -> None:
+        self.services.append(Service(name, argv, env))
         self._width = max(self._width, len(name))
 
     def say(self, name: str, line: str) -> None:
@@ -48,7 +49,7 @@ class Supervisor:
     def _start(self, svc: Service) -> None:
         svc.proc = subprocess.Popen(
             list(svc.argv),
-            env=self.env,
+            env=svc.env or self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -5,6 +5,8 @@ import os
 import signal
 import sys
 import threading
+import time
+import urllib.request
 from pathlib import Path
 from uuid import UUID
 
@@ -12,8 +14,10 @@ from pydantic import SecretStr
 
 from auth.tokens import mint
 from config import AuthSettings
-from credentials import new_key
+from credentials import Vault, new_key
 from db.seed import DEMO_ADMIN, DEMO_AGENT, seed_demo
+from devstack.demo import wire_demo
+from devstack.services import BY_NAME, SPECS, plan_ports, service_env, urls
 from devstack.settings import StackSettings
 from devstack.stack import Stack
 from devstack.supervisor import Supervisor
@@ -52,6 +56,19 @@ def _shell_quote(value: str) -> str:
     return "'" + value.replace("'", "'\"'\"'") + "'"
 
 
+def _wait_ready(url: str, timeout_s: float = 90.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.3)
+    return False
+
+
 def run(infra_only: bool) -> int:
     settings = StackSettings()
     state = settings.omni_state_dir.resolve()
@@ -69,7 +86,8 @@ def run(infra_only: bool) -> int:
         endpoints = stack.start()
         stack.prepare()
         tenant_id: UUID = asyncio.run(seed_demo(endpoints.database_url))
-        env = {**os.environ, **endpoints.env(), **dev_secrets(state), "LOG_FORMAT": "console"}
+        secrets_env = dev_secrets(state)
+        env = {**os.environ, **endpoints.env(), **secrets_env, "LOG_FORMAT": "console"}
         auth = AuthSettings(
             algorithm="HS256",
             secret=SecretStr(env["JWT_SECRET"]),
@@ -84,25 +102,63 @@ def run(infra_only: bool) -> int:
         )
         dev_env = {
             **endpoints.env(),
-            **dev_secrets(state),
+            **secrets_env,
             "OMNI_DEMO_TENANT_ID": str(tenant_id),
             "OMNI_AGENT_TOKEN": agent_token,
             "OMNI_ADMIN_TOKEN": admin_token,
         }
-        write_env_file(state / "dev.env", dev_env)
-        for part, where in stack.parts().items():
-            print(f"  {part:<9} {where}")
-        print(f"  tenant    {tenant_id} (demo: users {DEMO_AGENT!r}, {DEMO_ADMIN!r})")
-        print(f"  token     {agent_token}")
-        print(f"  env       {state / 'dev.env'}  (set -a; . {state / 'dev.env'}; set +a)")
-        if not infra_only and ENTRYPOINTS:
+        for part, address in stack.parts().items():
+            print(f"  {part:<11} {address}")
+        names = [s.name for s in SPECS if s.name in ENTRYPOINTS]
+        if infra_only or not names:
+            if not names:
+                print("  services    none registered yet: infrastructure only")
+            write_env_file(state / "dev.env", dev_env)
+        else:
+            ports = plan_ports(names, prefer_dev_ports=True)
+            where = urls(ports)
             supervisor = Supervisor(env)
-            for name in ENTRYPOINTS:
-                supervisor.add(name, [sys.executable, "-m", "omnicli", "run", name])
+            for name in names:
+                supervisor.add(
+                    name,
+                    [sys.executable, "-m", "omnicli", "run", name],
+                    env=service_env(name, ports, env),
+                )
             supervisor.start_all()
-            print(f"  services  {', '.join(ENTRYPOINTS)}")
-        elif not ENTRYPOINTS:
-            print("  services  none registered yet: infrastructure only")
+            dev_env.update({f"OMNI_{n.upper().replace('-', '_')}_URL": u for n, u in where.items()})
+            if (
+                "simulator" in where
+                and "ingest-api" in where
+                and _wait_ready(where["simulator"] + "/healthz")
+            ):
+                vault = Vault([secrets_env["CREDENTIAL_KEYS"]])
+                wired = asyncio.run(
+                    wire_demo(
+                        endpoints.database_url,
+                        vault,
+                        tenant_id=tenant_id,
+                        sim_url=where["simulator"],
+                        ingest_url=where["ingest-api"],
+                    )
+                )
+                for w in wired:
+                    dev_env[f"OMNI_WEBHOOK_URL_{w.provider.value.upper()}"] = w.webhook_url
+                    print(f"  webhook     {w.provider.value:<9} {w.webhook_url}")
+            write_env_file(state / "dev.env", dev_env)
+            for name in names:
+                if BY_NAME[name].public:
+                    print(f"  {name:<11} {where[name]}")
+            if "gateway" in where:
+                print(f"  API docs    {where['gateway']}/docs")
+                print(f"  websocket   {where['gateway'].replace('http', 'ws', 1)}/v1/ws")
+            if "simulator" in where:
+                print(
+                    "  customers   .venv/bin/omni sim drive --url "
+                    f"{where['simulator']} --count 100 --rate 5 --kinds text,image,document"
+                )
+        print(f"  tenant      {tenant_id} (users {DEMO_AGENT!r}, {DEMO_ADMIN!r})")
+        print(f"  token       {agent_token}")
+        print(f"  env         {state / 'dev.env'}  (set -a; . {state / 'dev.env'}; set +a)")
         print("ready; Ctrl-C stops everything", flush=True)
         if supervisor is not None:
             supervisor.watch(stop)

@@ -10,7 +10,10 @@ from collections.abc import Callable
 
 ENTRYPOINTS: dict[str, str] = {
     # Filled in as services land, e.g. "ingest-api": "ingest.__main__:api".
+    "gateway": "realtime.__main__:main",
     "simulator": "simulator.__main__:main",
+    "media-worker": "media.__main__:worker",
+    "media-api": "media.__main__:api",
     "dispatcher": "dispatcher.__main__:main",
 }
 

@@ -1,0 +1,1 @@
+"""REST routers, one per resource; thin: validation by models, work in named functions."""

@@ -1,0 +1,49 @@
+"""Tenant events as the gateway fans them out: serialized once, routed by channel, and the
+ordering rule that turns an out-of-order, lossy topic into a gapless cursor sequence."""
+
+from dataclasses import dataclass
+from enum import Enum
+from uuid import UUID
+
+from realtime.channels import channels_of
+
+
+@dataclass(frozen=True)
+class FeedEvent:
+    tenant_id: UUID
+    cursor: int
+    type: str
+    conversation_id: UUID | None
+    frame: str  # the whole websocket frame, built once and sent as-is to every subscriber
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return channels_of(self.type, self.conversation_id)
+
+
+def build_frame(cursor: int, event_json: str) -> str:
+    """``event_json`` is the event exactly as produced (topic value or stored payload)."""
+    return f'{{"type":"event","cursor":{cursor},"event":{event_json}}}'
+
+
+def feed_event(
+    tenant_id: UUID, cursor: int, type_: str, conversation_id: UUID | None, event_json: str
+) -> FeedEvent:
+    return FeedEvent(tenant_id, cursor, type_, conversation_id, build_frame(cursor, event_json))
+
+
+class Admission(Enum):
+    SKIP = "skip"  # already dispatched (duplicate, or filled from Postgres earlier)
+    DISPATCH = "dispatch"  # the next expected cursor
+    FILL_GAP = "fill_gap"  # cursors before it are missing: read them from Postgres first
+
+
+def admit(next_expected: int, cursor: int) -> Admission:
+    """Producers publish after commit, so the topic may carry cursors out of order or not at
+    all (a crash between commit and publish). Cursors commit in order, so once cursor N is
+    seen, every cursor below N is readable from realtime_events."""
+    if cursor < next_expected:
+        return Admission.SKIP
+    if cursor == next_expected:
+        return Admission.DISPATCH
+    return Admission.FILL_GAP

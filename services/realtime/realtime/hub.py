@@ -1,0 +1,203 @@
+"""Fan-out: this instance's own consumer of the realtime topic and its own subscribers.
+
+Each instance reads every partition itself (manual assignment, no consumer group, starting at
+the end), so any number of instances each see every event. Per tenant it keeps the next cursor
+it expects and uses ``feed.admit`` to turn the topic (out of order, duplicated, or missing a
+record after a producer crash) into a gapless, ordered sequence, reading gaps from Postgres.
+Each event is serialized once and the same frame goes to every subscriber.
+"""
+
+import asyncio
+from typing import Protocol
+from uuid import UUID
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from prometheus_client import Counter, Gauge
+from pydantic import ValidationError
+
+from config.shared import KafkaSettings
+from contracts import topics
+from contracts.codec import decode
+from contracts.realtime import ConversationUpdated
+from db.tenant import tenant_tx
+from realtime.feed import Admission, FeedEvent, admit, feed_event
+from realtime.session import Session, State
+from realtime.store import events as event_store
+
+log = structlog.get_logger(__name__)
+
+EVENTS = Counter("gateway_realtime_events_total", "Realtime events dispatched", ["source"])
+CONNECTIONS = Gauge("gateway_ws_connections", "Authenticated websocket connections")
+QUEUE_PEAK = Gauge("gateway_ws_send_queue_peak", "Largest send queue any connection reached")
+CLOSES = Counter("gateway_ws_closes_total", "Websocket connections closed by the gateway", ["code"])
+
+
+class Subscriber(Protocol):
+    """What the hub needs from a connection's pump."""
+
+    session: Session
+
+    def wake(self) -> None: ...
+
+    def closing(self) -> None: ...
+
+
+class Hub:
+    def __init__(self, pool: asyncpg.Pool, kafka: KafkaSettings, *, max_gap: int) -> None:
+        self._pool = pool
+        self._kafka = kafka
+        self._max_gap = max_gap
+        self._subscribers: dict[UUID, set[Subscriber]] = {}
+        self._next: dict[UUID, int] = {}  # tenant → next cursor to dispatch
+        self._lock = asyncio.Lock()  # one dispatch or feed start at a time: cursor order
+        self._consumer: AIOKafkaConsumer | None = None
+        self.peak_queue = 0
+
+    # -- subscribers --------------------------------------------------------------------------
+
+    async def join(self, subscriber: Subscriber, tenant_id: UUID) -> int:
+        """Register, and return the tenant's watermark: every cursor above it will reach the
+        subscriber live, in order; everything up to it is in Postgres."""
+        self._subscribers.setdefault(tenant_id, set()).add(subscriber)
+        CONNECTIONS.inc()
+        return await self.watermark(tenant_id)
+
+    def leave(self, subscriber: Subscriber, tenant_id: UUID | None) -> None:
+        if tenant_id is None:
+            return
+        subscribers = self._subscribers.get(tenant_id)
+        if subscribers is None or subscriber not in subscribers:
+            return
+        subscribers.discard(subscriber)
+        CONNECTIONS.dec()
+        if not subscribers:
+            del self._subscribers[tenant_id]
+            self._next.pop(tenant_id, None)
+
+    async def watermark(self, tenant_id: UUID) -> int:
+        async with self._lock:
+            if tenant_id not in self._next:
+                async with tenant_tx(self._pool, tenant_id) as conn:
+                    self._next[tenant_id] = await event_store.watermark(conn) + 1
+            return self._next[tenant_id] - 1
+
+    def subscriber_count(self, tenant_id: UUID) -> int:
+        return len(self._subscribers.get(tenant_id, ()))
+
+    # -- the topic ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._kafka.bootstrap,
+            client_id=f"{self._kafka.client_id}-gateway",
+            group_id=None,
+            enable_auto_commit=False,
+            request_timeout_ms=max(self._kafka.request_timeout_ms, 40_000),
+        )
+        await consumer.start()
+        partitions = consumer.partitions_for_topic(topics.REALTIME)
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topics.REALTIME) or set()
+        if not partitions:
+            await consumer.stop()
+            raise RuntimeError(f"topic {topics.REALTIME} does not exist: run `omni topics`")
+        assigned = [TopicPartition(topics.REALTIME, p) for p in sorted(partitions)]
+        consumer.assign(assigned)
+        await consumer.seek_to_end(*assigned)
+        for tp in assigned:  # resolve the end offsets now, so "from now" means now
+            await consumer.position(tp)
+        self._consumer = consumer
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        assert self._consumer is not None, "start() first"
+        while not stop.is_set():
+            batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
+            for records in batches.values():
+                for record in records:
+                    event = self._decode(record.value)
+                    if event is not None:
+                        await self.dispatch(event)
+                    # Let the writers run between events: a reader that keeps up then never
+                    # sees a poll batch pile up in its queue all at once.
+                    await asyncio.sleep(0)
+
+    def _decode(self, value: bytes) -> FeedEvent | None:
+        try:
+            event = decode(topics.REALTIME, value)
+        except ValidationError:
+            log.warning("undecodable realtime record skipped")
+            return None
+        if event.tenant_id is None or event.cursor is None:
+            log.warning("realtime record without tenant or cursor skipped", type=event.type)
+            return None
+        conversation_id = (
+            event.conversation.id
+            if isinstance(event, ConversationUpdated)
+            else event.message.conversation_id
+        )
+        return feed_event(
+            event.tenant_id, event.cursor, event.type, conversation_id, value.decode()
+        )
+
+    async def dispatch(self, event: FeedEvent) -> None:
+        """One event from the topic: deliver it, after any earlier cursors it reveals missing."""
+        async with self._lock:
+            expected = self._next.get(event.tenant_id)
+            if expected is None:
+                return  # no subscriber of this tenant here
+            decision = admit(expected, event.cursor)
+            if decision is Admission.SKIP:
+                return
+            if decision is Admission.FILL_GAP:
+                try:
+                    await self._fill(event.tenant_id, expected, event.cursor - 1)
+                except (OSError, asyncpg.PostgresError):
+                    # Without the missing events order cannot be kept: clients reload instead.
+                    log.exception("gap fill failed", tenant_id=str(event.tenant_id))
+                    self._reset(event.tenant_id, event.cursor - 1)
+            self._deliver([event], source="topic")
+            self._next[event.tenant_id] = event.cursor + 1
+
+    async def _fill(self, tenant_id: UUID, first: int, last: int) -> None:
+        if last - first + 1 > self._max_gap:
+            self._reset(tenant_id, last)  # too much to hold in memory
+            return
+        async with tenant_tx(self._pool, tenant_id) as conn:
+            missing = await event_store.range_(conn, tenant_id=tenant_id, first=first, last=last)
+        self._deliver(missing, source="postgres")
+
+    def _reset(self, tenant_id: UUID, cursor: int) -> None:
+        """Every subscriber of the tenant reloads over REST and continues live after ``cursor``."""
+        for subscriber in list(self._subscribers.get(tenant_id, ())):
+            subscriber.session.reset(cursor)
+            self._after(subscriber)
+
+    def _deliver(self, events: list[FeedEvent], *, source: str) -> None:
+        if not events:
+            return
+        EVENTS.labels(source).inc(len(events))
+        for subscriber in list(self._subscribers.get(events[0].tenant_id, ())):
+            for event in events:
+                subscriber.session.deliver(event)
+            self._after(subscriber)
+
+    def _after(self, subscriber: Subscriber) -> None:
+        session = subscriber.session
+        if session.peak_queue > self.peak_queue:
+            self.peak_queue = session.peak_queue
+            QUEUE_PEAK.set(self.peak_queue)
+        if session.state is State.CLOSED:
+            self.leave(subscriber, session.tenant_id)
+            subscriber.closing()
+        subscriber.wake()
+
+
+def record_close(code: int | None) -> None:
+    CLOSES.labels(str(code)).inc()

@@ -1,0 +1,290 @@
+"""One websocket connection's protocol, as a pure state machine (no sockets, no asyncio).
+
+The shell feeds it client frames (``receive``) and tenant events (``deliver``), performs the
+I/O it asks for (``Authenticate``, ``Subscribe``) and reports back (``authenticated``,
+``replayed``, ...), then writes whatever ``frames_to_send`` hands out. Auth state,
+subscriptions, per-channel resume cursors, the rate limit and the slow-consumer rule all live
+here, so they are tested synchronously. The wire protocol is in docs/websocket-protocol.md.
+"""
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from realtime.channels import INBOX, Channel, parse_channel
+from realtime.feed import FeedEvent
+from realtime.ratelimit import TokenBucket
+
+
+class CloseCode:
+    """Websocket close codes the gateway uses (documented in docs/websocket-protocol.md)."""
+
+    NORMAL = 1000
+    GOING_AWAY = 1001  # the gateway is shutting down: reconnect and resume
+    POLICY = 1008  # Origin not allowed (refused before the handshake completes)
+    TOO_BIG = 1009  # a client frame exceeded the maximum frame size
+    INTERNAL = 1011
+    UNAUTHENTICATED = 4001  # no valid token in time, token rejected, or not a member
+    PROTOCOL = 4400  # malformed frame, unknown type, frame out of place
+    SLOW_CONSUMER = 4008  # the send queue overflowed: reconnect and resume from your cursors
+    RATE_LIMITED = 4029  # too many client frames
+
+
+@dataclass(frozen=True)
+class Close:
+    code: int
+    reason: str
+
+
+Outgoing = str | Close
+
+
+@dataclass(frozen=True)
+class Authenticate:
+    token: str
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    channel: Channel
+    after: int | None
+
+
+Action = Authenticate | Subscribe
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_queue: int = 1000  # frames waiting to be written, replay and buffered live included
+    max_replay: int = 500  # events replayed per subscription before the client must reload
+    max_channels: int = 200
+    frames_per_s: float = 10.0
+    frames_burst: int = 30
+    auth_timeout_s: float = 5.0
+
+
+class State(Enum):
+    AWAITING_AUTH = "awaiting_auth"
+    AUTHENTICATING = "authenticating"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass
+class _Subscription:
+    last: int = 0  # highest cursor delivered on this channel
+    # Live events that arrived while the replay was being read; None once the channel is live.
+    pending: list[FeedEvent] | None = field(default_factory=list)
+
+
+def _frame(**fields: Any) -> str:
+    return orjson.dumps(fields).decode()
+
+
+class Session:
+    def __init__(self, limits: Limits, *, now: float) -> None:
+        self.limits = limits
+        self.state = State.AWAITING_AUTH
+        self.tenant_id: UUID | None = None
+        self.user_id: str | None = None
+        self.close_code: int | None = None
+        self.peak_queue = 0
+        self.auth_deadline = now + limits.auth_timeout_s
+        self._queue: deque[Outgoing] = deque()
+        self._subs: dict[str, _Subscription] = {}
+        self._pending_count = 0
+        self._bucket = TokenBucket(limits.frames_per_s, limits.frames_burst, now=now)
+
+    # -- client frames ------------------------------------------------------------------------
+
+    def receive(self, data: str | bytes, *, now: float) -> list[Action]:
+        if self.state is State.CLOSED:
+            return []
+        if not self._bucket.take(now):
+            self.close(CloseCode.RATE_LIMITED, "too many frames")
+            return []
+        try:
+            frame = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            self.close(CloseCode.PROTOCOL, "frames are JSON objects")
+            return []
+        kind = frame.get("type") if isinstance(frame, dict) else None
+        if self.state is State.AWAITING_AUTH:
+            token = frame.get("token") if isinstance(frame, dict) else None
+            if kind != "auth" or not isinstance(token, str) or not token:
+                self.close(CloseCode.UNAUTHENTICATED, "the first frame must be auth with a token")
+                return []
+            self.state = State.AUTHENTICATING
+            return [Authenticate(token)]
+        if self.state is State.AUTHENTICATING:
+            self.close(CloseCode.PROTOCOL, "wait for ready before sending frames")
+            return []
+        assert isinstance(frame, dict)
+        if kind == "subscribe":
+            return self._subscribe(frame)
+        if kind == "unsubscribe":
+            self._unsubscribe(frame)
+            return []
+        self.close(CloseCode.PROTOCOL, f"unknown frame type {kind!r}")
+        return []
+
+    def _subscribe(self, frame: dict[str, Any]) -> list[Action]:
+        name, after = frame.get("channel"), frame.get("after")
+        channel = parse_channel(name) if isinstance(name, str) else None
+        if channel is None:
+            self._error("invalid_channel", "channel is 'inbox' or 'conversation:<uuid>'", name)
+            return []
+        if after is not None and (not isinstance(after, int) or isinstance(after, bool)):
+            self._error("invalid_cursor", "after is an integer cursor or null", name)
+            return []
+        if channel.name in self._subs:
+            self._error("already_subscribed", "already subscribed to this channel", name)
+            return []
+        if len(self._subs) >= self.limits.max_channels:
+            self._error("too_many_channels", "unsubscribe from a channel first", name)
+            return []
+        self._subs[channel.name] = _Subscription(last=after or 0)
+        return [Subscribe(channel, after)]
+
+    def _unsubscribe(self, frame: dict[str, Any]) -> None:
+        sub = self._subs.pop(str(frame.get("channel")), None)
+        if sub is not None and sub.pending is not None:
+            self._pending_count -= len(sub.pending)
+        self._push(_frame(type="unsubscribed", channel=frame.get("channel")))
+
+    # -- results of the shell's I/O -----------------------------------------------------------
+
+    def authenticated(self, *, tenant_id: UUID, user_id: str, role: str, cursor: int) -> None:
+        if self.state is not State.AUTHENTICATING:
+            return
+        self.state = State.OPEN
+        self.tenant_id, self.user_id = tenant_id, user_id
+        tenant = str(tenant_id)
+        self._push(
+            _frame(type="ready", tenant_id=tenant, user_id=user_id, role=role, cursor=cursor)
+        )
+
+    def auth_failed(self, reason: str) -> None:
+        self.close(CloseCode.UNAUTHENTICATED, reason)
+
+    def check_auth_deadline(self, now: float) -> None:
+        if self.state in (State.AWAITING_AUTH, State.AUTHENTICATING) and now >= self.auth_deadline:
+            self.close(CloseCode.UNAUTHENTICATED, "authentication timeout")
+
+    def subscribe_refused(self, channel: Channel, code: str, message: str) -> None:
+        """Another tenant's conversation is refused exactly like a missing one (``not_found``)."""
+        sub = self._subs.pop(channel.name, None)
+        if sub is not None and sub.pending is not None:
+            self._pending_count -= len(sub.pending)
+        self._error(code, message, channel.name)
+
+    def replayed(
+        self, channel: Channel, events: Sequence[FeedEvent], *, upto: int, complete: bool
+    ) -> None:
+        """The channel's missed events in (after, upto], in cursor order; then it goes live.
+
+        ``complete`` is False when the client is too far behind (or asked for no replay with a
+        stale cursor): it is told to reload and continues live from ``upto``.
+        """
+        sub = self._subs.get(channel.name)
+        if sub is None or sub.pending is None or self.state is not State.OPEN:
+            return
+        buffered, sub.pending = sub.pending, None
+        self._pending_count -= len(buffered)
+        if not complete:
+            sub.last = upto
+            self._push(_frame(type="reset", channel=channel.name, cursor=upto))
+        self._push(_frame(type="subscribed", channel=channel.name, cursor=upto))
+        for event in [*events, *buffered]:
+            if event.cursor > sub.last:
+                sub.last = event.cursor
+                self._push(event.frame)
+
+    def live_from(self, channel: Channel, upto: int) -> None:
+        """Subscribe without resume: events after ``upto`` only."""
+        sub = self._subs.get(channel.name)
+        if sub is not None and sub.pending is not None:
+            sub.last = upto
+            self.replayed(channel, [], upto=upto, complete=True)
+
+    def reset(self, cursor: int) -> None:
+        """The gateway itself could not fill a gap: every channel reloads and goes on live."""
+        for name, sub in self._subs.items():
+            if sub.pending is None:
+                sub.last = max(sub.last, cursor)
+                self._push(_frame(type="reset", channel=name, cursor=cursor))
+
+    # -- tenant events ------------------------------------------------------------------------
+
+    def deliver(self, event: FeedEvent) -> None:
+        """One tenant event, in cursor order. Sent at most once per connection while live."""
+        if self.state is not State.OPEN:
+            return
+        send = False
+        for name in event.channels:
+            sub = self._subs.get(name)
+            if sub is None:
+                continue
+            if sub.pending is not None:
+                sub.pending.append(event)
+                self._pending_count += 1
+                self._check_bound()
+            elif event.cursor > sub.last:
+                sub.last = event.cursor
+                send = True
+        if send:
+            self._push(event.frame)
+
+    # -- output -------------------------------------------------------------------------------
+
+    def frames_to_send(self, limit: int = 64) -> list[Outgoing]:
+        out: list[Outgoing] = []
+        while self._queue and len(out) < limit:
+            out.append(self._queue.popleft())
+        return out
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue) + self._pending_count
+
+    def cursor_of(self, channel: str) -> int | None:
+        sub = self._subs.get(channel)
+        return None if sub is None else sub.last
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return tuple(self._subs)
+
+    def close(self, code: int, reason: str) -> None:
+        if self.state is State.CLOSED:
+            return
+        self.state = State.CLOSED
+        self.close_code = code
+        self._queue.clear()  # what was not written is dropped: the client resumes by cursor
+        self._subs.clear()
+        self._pending_count = 0
+        self._queue.append(Close(code, reason))
+
+    def _error(self, code: str, message: str, channel: object) -> None:
+        self._push(_frame(type="error", code=code, message=message, channel=channel))
+
+    def _push(self, frame: str) -> None:
+        if self.state is State.CLOSED:
+            return
+        self._queue.append(frame)
+        self._check_bound()
+
+    def _check_bound(self) -> None:
+        # The slow-consumer rule: past the bound the connection is closed rather than
+        # buffering more; the client reconnects and resumes from its cursors.
+        self.peak_queue = max(self.peak_queue, self.queued)
+        if self.queued > self.limits.max_queue:
+            self.close(CloseCode.SLOW_CONSUMER, "send queue full: reconnect and resume")
+
+
+__all__ = ["INBOX", "Action", "Authenticate", "Close", "CloseCode", "Limits", "Session"]

@@ -1,0 +1,1 @@
+"""SQL of the gateway, one module per aggregate; every function takes a tenant transaction."""
