@@ -27,6 +27,7 @@ from dispatcher.deps import Deps
 from dispatcher.lanes import LaneConsumer, LaneOptions
 from dispatcher.media import MediaLinks
 from dispatcher.ratelimit import Buckets
+from dispatcher.requeue import outbound_key
 from dispatcher.worker import handle_record
 from tests.dispatcher.outbound import make_conversation, make_integration, queue_message
 
@@ -298,9 +299,13 @@ async def queue(pool: asyncpg.Pool, wired: Wired, content: Any, **kw: Any) -> Se
 
 
 async def publish(publisher: Publisher, events: Sequence[Any]) -> None:
-    await publisher.publish_many(
-        [Outgoing(topics.OUTBOUND, str(e.conversation_id), e) for e in events]
-    )
+    """Publish as the gateway does, keyed by conversation (tenant + integration + chat)."""
+    await publisher.publish_many([Outgoing(topics.OUTBOUND, _key(e), e) for e in events])
+
+
+def _key(event: Any) -> str:
+    chat = event.to if isinstance(event, SendRequested) else event.chat_id
+    return outbound_key(event.tenant_id, event.integration_id, chat)
 
 
 async def settled(pool: asyncpg.Pool, tenant_id: UUID, ids: Collection[UUID]) -> bool:

@@ -73,7 +73,7 @@ async def queue_message(
     content: OutboundContent,
     reply_to: str | None = None,
 ) -> SendRequested:
-    """Insert the queued row and return the request the gateway would publish."""
+    """Insert the queued row as the gateway does and return the request it would publish."""
     event = SendRequested(
         tenant_id=tenant_id,
         message_id=uuid4(),
@@ -104,7 +104,12 @@ async def queue_message(
             event.client_message_id,
             text,
             caption,
-            event.model_dump(mode="json"),
+            # What the gateway stores: the body of the agent's request.
+            {
+                "client_message_id": event.client_message_id,
+                "content": content.model_dump(mode="json"),
+                "reply_to_message_id": None,
+            },
             reply_to,
             content.media_key if isinstance(content, OutboundMedia) else None,
             content.mime if isinstance(content, OutboundMedia) else None,

@@ -16,7 +16,13 @@ from dispatcher.decide import Decision, MessageState, decide
 from dispatcher.failures import failed_for, outcome_unknown
 from dispatcher.offsets import OffsetTracker
 from dispatcher.ratelimit import DEFAULT_RATE_PER_S, rate_for, shape_for
-from dispatcher.requeue import NotRebuildable, SweepAction, rebuild_request, sweep_action
+from dispatcher.requeue import (
+    NotRebuildable,
+    SweepAction,
+    reaction_target,
+    rebuild_request,
+    sweep_action,
+)
 from providers.errors import AuthFailed, Permanent, RateLimited, Retryable, WindowClosed
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -169,25 +175,45 @@ def _row(content: object) -> dict[str, object]:
 
 def test_a_send_request_is_rebuilt_from_the_stored_request_with_the_rows_ids() -> None:
     tenant = uuid4()
-    row = _row(
-        {
-            "type": "send.requested",
-            "message_id": str(uuid4()),  # stale copy: the row's id wins
-            "to": "5511988887777",
-            "content": {"kind": "text", "body": "olá"},
-        }
-    )
-    request = rebuild_request(tenant_id=tenant, row=row, provider="meta", to="5511000000000")
+    gateway_body = {
+        "client_message_id": "c-1",
+        "content": {"kind": "text", "body": "olá"},
+        "reply_to_message_id": None,
+    }
+    row = _row(gateway_body)
+    request = rebuild_request(tenant_id=tenant, row=row, provider="meta", to="5511988887777")
     assert request.message_id == row["id"] and request.tenant_id == tenant
     assert request.to == "5511988887777"
     assert request.content == OutboundText(body="olá")
     assert request.reply_to_provider_message_id == "wamid.q"
+    whole = {"type": "send.requested", "message_id": str(uuid4()), "to": "551100", **gateway_body}
+    stale = rebuild_request(tenant_id=tenant, row=_row(whole), provider="zapi", to=None)
+    assert stale.to == "551100" and stale.provider == "zapi"
     bare = rebuild_request(
         tenant_id=tenant, row=_row({"kind": "text", "body": "x"}), provider="zapi", to="55119"
     )
-    assert bare.to == "55119" and bare.provider == "zapi"
+    assert bare.content == OutboundText(body="x")
     with pytest.raises(NotRebuildable):
         rebuild_request(tenant_id=tenant, row=_row({}), provider="meta", to="1")
+
+
+def test_a_reaction_stored_with_our_message_id_is_rebuilt_with_the_providers_id() -> None:
+    target = uuid4()
+    stored = {
+        "client_message_id": "c",
+        "content": {"kind": "reaction", "message_id": str(target), "emoji": "👍"},
+    }
+    assert reaction_target(stored) == target
+    request = rebuild_request(
+        tenant_id=uuid4(),
+        row=_row(stored),
+        provider="meta",
+        to="5511",
+        target_provider_message_id="wamid.T",
+    )
+    assert request.content == OutboundReaction(target_provider_message_id="wamid.T", emoji="👍")
+    with pytest.raises(NotRebuildable):
+        rebuild_request(tenant_id=uuid4(), row=_row(stored), provider="meta", to="5511")
 
 
 def test_offsets_are_committed_only_below_the_first_record_still_in_flight() -> None:

@@ -17,6 +17,13 @@ async def load_message(conn: Connection, *, message_id: UUID) -> asyncpg.Record 
     return await conn.fetchrow("SELECT * FROM messages WHERE id = $1", message_id)
 
 
+async def provider_message_id(conn: Connection, *, message_id: UUID) -> str | None:
+    value: str | None = await conn.fetchval(
+        "SELECT provider_message_id FROM messages WHERE id = $1", message_id
+    )
+    return value
+
+
 async def load_integration(conn: Connection, *, integration_id: UUID) -> asyncpg.Record | None:
     return await conn.fetchrow(
         "SELECT id, provider, credentials, api_base_url, rate_limit_per_s, status, status_reason "

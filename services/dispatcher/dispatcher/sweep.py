@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 from uuid import UUID
 
+import asyncpg
 import structlog
 
 from bus.publisher import Outgoing
@@ -18,7 +19,13 @@ from db.tenant import tenant_tx
 from dispatcher import metrics, outcome, store
 from dispatcher.deps import Deps
 from dispatcher.failures import outcome_unknown, stuck_in_queue
-from dispatcher.requeue import NotRebuildable, SweepAction, rebuild_request, sweep_action
+from dispatcher.requeue import (
+    NotRebuildable,
+    SweepAction,
+    reaction_target,
+    rebuild_request,
+    sweep_action,
+)
 from dispatcher.settings import DispatcherSettings
 
 log = structlog.get_logger(__name__)
@@ -57,6 +64,7 @@ async def sweep_tenant(deps: Deps, settings: DispatcherSettings, tenant_id: UUID
                     row=row,
                     provider=row["provider"],
                     to=row["contact_external_id"],
+                    target_provider_message_id=await _target_id(deps, tenant_id, row),
                 )
             except NotRebuildable as exc:
                 failed = stuck_in_queue(settings.requeue_after_s)
@@ -80,6 +88,14 @@ async def sweep_tenant(deps: Deps, settings: DispatcherSettings, tenant_id: UUID
         await deps.publisher.publish_many(republish)
         log.info("republished queued messages", tenant_id=str(tenant_id), count=len(republish))
     return acted
+
+
+async def _target_id(deps: Deps, tenant_id: UUID, row: asyncpg.Record) -> str | None:
+    target = reaction_target(row["content"])
+    if target is None:
+        return None
+    async with tenant_tx(deps.pool, tenant_id) as conn:
+        return await store.provider_message_id(conn, message_id=target)
 
 
 async def sweep_once(deps: Deps, settings: DispatcherSettings) -> int:
