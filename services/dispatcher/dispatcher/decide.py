@@ -4,9 +4,13 @@ Pure. The row is the truth about earlier attempts: the request may be a redelive
 crash, a rebalance or a replay) or a re-publication by the sweep.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import Any
+
+import asyncpg
 
 
 class Decision(Enum):
@@ -22,6 +26,14 @@ class MessageState:
     provider_message_id: str | None
     send_started_at: datetime | None
     direction: str = "outbound"
+
+
+def state_of(row: asyncpg.Record | Mapping[str, Any] | None) -> MessageState | None:
+    if row is None:
+        return None
+    return MessageState(
+        row["status"], row["provider_message_id"], row["send_started_at"], row["direction"]
+    )
 
 
 def decide(state: MessageState | None) -> Decision:

@@ -14,7 +14,7 @@ from contracts import OutboundMedia, SendRequested
 from db.tenant import tenant_tx
 from dispatcher import content, metrics, outcome, store
 from dispatcher.deadletter import dead_letter
-from dispatcher.decide import Decision, MessageState, decide
+from dispatcher.decide import Decision, decide, state_of
 from dispatcher.deps import Deps
 from dispatcher.failures import Failed, failed_for, invalid_media, outcome_unknown
 from dispatcher.integration import Ready, open_integration
@@ -43,14 +43,7 @@ async def handle_send(deps: Deps, received: Received, event: SendRequested) -> N
             if row is not None
             else None
         )
-    state = (
-        MessageState(
-            row["status"], row["provider_message_id"], row["send_started_at"], row["direction"]
-        )
-        if row is not None
-        else None
-    )
-    decision = decide(state)
+    decision = decide(state_of(row))
     provider = event.provider.value
     if decision is Decision.MISSING:
         log.warning("send request for an unknown message; ignored")
