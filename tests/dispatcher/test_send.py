@@ -12,6 +12,9 @@ from config.shared import KafkaSettings, S3Settings
 from contracts import MessageUpdated, Provider, SendRequested, topics
 from contracts.deadletter import DeadLettered
 from contracts.outbound import OutboundMedia, OutboundReaction, OutboundTemplate, OutboundText
+from db.tenant import tenant_tx
+from dispatcher.settings import DispatcherSettings
+from dispatcher.sweep import sweep_tenant
 from tests.dispatcher.conftest import (
     Dispatcher,
     Sim,
@@ -359,3 +362,30 @@ async def test_one_tenants_burst_does_not_hold_back_another_tenant(
     assert len(burst_calls) == 24
     before_lone = [c for c in burst_calls if c["seq"] < lone_call["seq"]]
     assert len(before_lone) <= 12, f"{len(before_lone)} of the burst went out first"
+
+
+async def test_a_message_whose_request_never_reached_the_broker_is_swept_and_sent(
+    wire: Callable[..., Any],
+    sim: Sim,
+    app_pool: asyncpg.Pool,
+    dispatcher: Dispatcher,
+) -> None:
+    # The gateway committed the row and died before publishing: only the sweep can save it.
+    w: Wired = await wire(Provider.EVOLUTION)
+    lost = await queue(app_pool, w, OutboundText(body="never published"))
+    async with tenant_tx(app_pool, w.tenant_id) as conn:
+        await conn.execute(
+            "UPDATE messages SET created_at = now() - interval '2 minutes' WHERE id = $1",
+            lost.message_id,
+        )
+    dispatcher.tenants.add(w.tenant_id)
+    await sweep_tenant(dispatcher.deps, DispatcherSettings(requeue_after_s=60), w.tenant_id)
+
+    async def sent() -> bool:
+        return await settled(app_pool, w.tenant_id, [lost.message_id])
+
+    await wait_until(sent)
+    row = await message_row(app_pool, w.tenant_id, lost.message_id)
+    assert row["status"] == "sent"
+    (call,) = await sim.control.sends(account_id=w.account)
+    assert call["body"]["text"] == "never published" and call["body"]["number"] == w.phone
