@@ -60,9 +60,10 @@ async def run() -> None:
     await publisher.start()
     session = get_session()
     try:
+        # Only used to sign links (no request is made), for the address providers can reach.
         async with session.create_client(
             "s3",
-            endpoint_url=s3_settings.endpoint,
+            endpoint_url=settings.media_public_endpoint or s3_settings.endpoint,
             region_name=s3_settings.region,
             aws_access_key_id=s3_settings.access_key.get_secret_value(),
             aws_secret_access_key=s3_settings.secret_key.get_secret_value(),

@@ -90,6 +90,10 @@ class LaneConsumer:
         self._tracker = OffsetTracker()
         self._lanes: dict[tuple[TopicPartition, bytes | None], _Lane] = {}
         self._room = asyncio.Event()
+        # Lanes stop after their current record when the process stops or their partition
+        # goes away; the records left behind are not committed, so they come back.
+        self._stopping = False
+        self._letting_go: set[TopicPartition] = set()
         self._consumer: AIOKafkaConsumer | None = None
         self._last_commit = time.monotonic()
         self._failure: Exception | None = None
@@ -139,6 +143,7 @@ class LaneConsumer:
                         await self._take(record)
                 await self._commit()
         finally:
+            self._stopping = True
             await self._finish_lanes(None)
             await self._commit(force=True)
 
@@ -166,7 +171,7 @@ class LaneConsumer:
             lane.task = asyncio.create_task(self._drive(tp, record.key, lane))
 
     async def _drive(self, tp: TopicPartition, key: bytes | None, lane: _Lane) -> None:
-        while lane.records:
+        while lane.records and not self._stopping and tp not in self._letting_go:
             received = lane.records[0]
             try:
                 await self._handle(received)
@@ -180,7 +185,7 @@ class LaneConsumer:
             lane.records.popleft()
             self._tracker.finished(tp, received.offset)
             self._room.set()
-        if self._lanes.get((tp, key)) is lane:
+        if not lane.records and self._lanes.get((tp, key)) is lane:
             del self._lanes[(tp, key)]
 
     async def _handle(self, received: Received) -> None:
@@ -236,7 +241,13 @@ class LaneConsumer:
 
     async def hand_back(self, revoked: set[TopicPartition]) -> None:
         """Rebalance: finish what was taken from ``revoked`` and commit it before letting go."""
-        await self._finish_lanes(revoked)
+        self._letting_go = set(revoked)
+        try:
+            await self._finish_lanes(revoked)
+        finally:
+            self._letting_go = set()
+        for lane_key in [k for k in self._lanes if k[0] in revoked]:
+            del self._lanes[lane_key]
         await self._commit(force=True, partitions=revoked)
         self._tracker.forget(revoked)
 

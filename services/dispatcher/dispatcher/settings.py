@@ -27,8 +27,11 @@ class DispatcherSettings(BaseSettings):
     # Token-bucket rate per integration when integrations.rate_limit_per_s is NULL
     # (None: the provider's documented default, see ratelimit.py).
     default_rate_per_s: float | None = Field(default=None, gt=0)
-    # Presigned links to outbound media in our bucket live this long.
+    # Presigned links to outbound media in our bucket live this long, and are signed for this
+    # endpoint: the providers fetch them from the internet, so in deployment it is the
+    # object store's public address (None: S3_ENDPOINT, fine for development).
     media_url_ttl_s: int = Field(default=900, ge=60, le=7 * 24 * 3600)
+    media_public_endpoint: str | None = None
     # Provider HTTP timeouts.
     http_connect_s: float = Field(default=5.0, gt=0)
     http_read_s: float = Field(default=30.0, gt=0)
