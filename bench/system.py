@@ -1,15 +1,428 @@
-"""The system under load: inbound webhooks end to end, outbound sends, gateway fan-out.
+"""The system under load, every service as its own process: inbound webhooks end to end,
+ingest-api against the HTTP ceiling, outbound sends, gateway fan-out against bare broadcast.
 
-Filled in as the services land (issue 8); until then the run reports the ceilings alone.
+Latency is carried in the payload: a webhook's message text starts with ``bench:<epoch>``
+(its scheduled send time), which comes back to the agent's websocket inside the
+conversation's ``last_message_preview``; outbound sends are matched at the simulator by their
+text.
 """
 
+import asyncio
+import json
+import secrets
+import sys
+import time
 from pathlib import Path
 from typing import Any
+from uuid import UUID, uuid4
 
+import asyncpg
+import httpx
+from pydantic import SecretStr
+from websockets.asyncio.client import connect
+
+from auth.tokens import mint
+from bench.http_load import build_request, closed_loop, open_loop
+from bench.procs import swarm
+from bench.report import ratio
+from bench.stats import summary_ms
+from bus.publisher import Outgoing, Publisher
+from config import AuthSettings, KafkaSettings
+from contracts import ConversationUpdated, ConversationView, Provider, topics
+from credentials import Vault, new_key
+from db.provision import insert_tenant, upsert_member
+from db.realtime_log import record
+from db.tenant import tenant_tx
+from devstack.demo import wire_demo
+from devstack.services import SPECS, ServiceSet
 from devstack.stack import Stack
+from providers.meta.verify import sign
+from simulator.control import SimControl
+
+PHONE_POOL = 2000  # distinct customers, so conversation updates are not coalesced
+
+
+def meta_webhook(account: str, i: int, sent_at: float) -> bytes:
+    """A Meta text-message webhook (shape: developers.facebook.com/docs/whatsapp/cloud-api/
+    webhooks/components), its text carrying the time it was scheduled."""
+    phone = f"55119{i % PHONE_POOL:08d}"
+    return json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": "waba",
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": "15550000000",
+                                    "phone_number_id": account,
+                                },
+                                "contacts": [
+                                    {"profile": {"name": f"Bench {i % PHONE_POOL}"}, "wa_id": phone}
+                                ],
+                                "messages": [
+                                    {
+                                        "from": phone,
+                                        "id": f"wamid.bench.{uuid4().hex}",
+                                        "timestamp": str(int(sent_at)),
+                                        "type": "text",
+                                        "text": {"body": f"bench:{sent_at:.6f} #{i}"},
+                                    }
+                                ],
+                            },
+                        }
+                    ],
+                }
+            ],
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+async def _tenant(owner_url: str) -> UUID:
+    tenant_id = uuid4()
+    conn = await asyncpg.connect(owner_url)
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('app.tenant_id', $1, true)", str(tenant_id))
+            await insert_tenant(
+                conn, tenant_id=tenant_id, name="Bench", slug=f"bench-{tenant_id.hex[:12]}"
+            )
+            await upsert_member(conn, tenant_id=tenant_id, user_id="bench-agent", role="agent")
+    finally:
+        await conn.close()
+    return tenant_id
+
+
+class Inbox:
+    """One agent on the tenant's inbox, timing each preview that carries a ``bench:`` stamp."""
+
+    def __init__(self, gateway: str, token: str) -> None:
+        self.url = gateway.replace("http", "ws", 1) + "/v1/ws"
+        self.token = token
+        self.latencies: list[tuple[float, float]] = []  # (sent_at, latency_s)
+        self.seen: set[str] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        ready = asyncio.Event()
+
+        async def run() -> None:
+            async with connect(self.url, max_size=2**22, ping_interval=None) as ws:
+                await ws.send(json.dumps({"type": "auth", "token": self.token}))
+                await ws.recv()
+                await ws.send(json.dumps({"type": "subscribe", "channel": "inbox", "after": None}))
+                await ws.recv()
+                ready.set()
+                async for frame in ws:
+                    now = time.time()
+                    text = str(frame)
+                    at = text.find("bench:")
+                    if at == -1:
+                        continue
+                    stamp = text[at + 6 : at + 6 + 17]
+                    marker = text[at : text.find('"', at)]
+                    if marker in self.seen:
+                        continue  # the same preview again (another update of that conversation)
+                    self.seen.add(marker)
+                    sent = float(stamp)
+                    self.latencies.append((sent, now - sent))
+
+        self._task = asyncio.create_task(run())
+        await asyncio.wait_for(ready.wait(), 30)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+
+async def _inbound(
+    system: ServiceSet,
+    account: str,
+    app_secret: str,
+    inbox: Inbox,
+    rates: list[int],
+    duration_s: float,
+) -> dict[str, Any]:
+    ingest_url = system.urls["ingest-api"]
+    port = int(ingest_url.rsplit(":", 1)[1])
+    path = f"/webhooks/meta/{account}"
+    steps: list[dict[str, Any]] = []
+    for rate in rates:
+
+        def make(i: int, base: int = len(steps) * 10**6) -> bytes:
+            body = meta_webhook(account, base + i, time.time())
+            return build_request(
+                "POST",
+                "127.0.0.1",
+                path,
+                {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, app_secret)},
+                body,
+            )
+
+        started = time.time()
+        result = await open_loop(
+            "127.0.0.1", port, make, rate=rate, duration_s=duration_s, connections=256
+        )
+        await asyncio.sleep(3)  # let the pipeline drain before reading the latencies
+        window = [lat for sent, lat in inbox.latencies if sent >= started]
+        steps.append(
+            {
+                "offered": rate,
+                "accepted_per_s": round(result.throughput),
+                "errors": result.errors,
+                "statuses": dict(result.statuses),
+                "delivered": len(window),
+                "sent": result.completed,
+                "http": summary_ms(result.latencies_s),
+                **summary_ms(window),
+            }
+        )
+        print("inbound step", steps[-1], flush=True)
+        if result.errors or (steps[-1]["p99_ms"] or 10**9) > 2000:
+            break  # far past the knee: higher rates only add queueing
+    sustained = [
+        s["offered"]
+        for s in steps
+        if not s["errors"]
+        and s["p99_ms"] is not None
+        and s["p99_ms"] < 500
+        and s["delivered"] >= 0.99 * s["sent"]
+    ]
+    return {
+        "steps": steps,
+        "sustained_rate": max(sustained, default=None),
+        "step_duration_s": duration_s,
+    }
+
+
+async def _ingest_closed_loop(
+    system: ServiceSet, account: str, app_secret: str, duration_s: float
+) -> dict[str, Any]:
+    port = int(system.urls["ingest-api"].rsplit(":", 1)[1])
+    path = f"/webhooks/meta/{account}"
+
+    def make(i: int) -> bytes:
+        body = meta_webhook(account, 5 * 10**7 + i, time.time())
+        return build_request(
+            "POST",
+            "127.0.0.1",
+            path,
+            {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, app_secret)},
+            body,
+        )
+
+    result = await closed_loop("127.0.0.1", port, make, duration_s=duration_s, connections=32)
+    return {
+        "requests_per_s": round(result.throughput),
+        "errors": result.errors,
+        **summary_ms(result.latencies_s),
+    }
+
+
+async def _outbound(
+    system: ServiceSet, token: str, sim: SimControl, provider: Provider, account: str, count: int
+) -> dict[str, Any]:
+    # Open the 24-hour window of a few customers first: an inbound message each.
+    customers = 20
+    for i in range(customers):
+        await sim.inbound(provider, account, "text", phone=f"55118{i:08d}")
+    async with httpx.AsyncClient(
+        base_url=system.urls["gateway"], timeout=30, headers={"Authorization": f"Bearer {token}"}
+    ) as api:
+        deadline = time.monotonic() + 60
+        conversations: list[str] = []
+        while len(conversations) < customers and time.monotonic() < deadline:
+            page = (await api.get("/v1/conversations", params={"limit": 200})).json()
+            conversations = [
+                c["id"] for c in page["items"] if c.get("last_inbound_at") and c["integration_id"]
+            ]
+            await asyncio.sleep(0.5)
+        accepted: dict[str, float] = {}
+        queue = list(range(count))
+
+        async def agent() -> None:
+            while queue:
+                i = queue.pop()
+                marker = f"out-{i}-{uuid4().hex[:8]}"
+                response = await api.post(
+                    f"/v1/conversations/{conversations[i % len(conversations)]}/messages",
+                    json={
+                        "client_message_id": marker,
+                        "content": {"kind": "text", "body": f"reply {marker}"},
+                    },
+                )
+                if response.status_code == 202:
+                    accepted[marker] = time.time()
+
+        started = time.time()
+        await asyncio.gather(*(agent() for _ in range(16)))
+    deadline = time.monotonic() + 60
+    received: dict[str, float] = {}
+    while len(received) < len(accepted) and time.monotonic() < deadline:
+        for send in await sim.sends(provider=provider, account_id=account):
+            body = json.dumps(send["body"])
+            at = body.find("out-")
+            if at != -1:
+                marker = body[at : body.find(" ", at) if body.find(" ", at) != -1 else None]
+                marker = marker.split('"')[0]
+                if marker in accepted:
+                    received[marker] = float(send["at"])
+        await asyncio.sleep(0.5)
+    latencies = [received[m] - accepted[m] for m in received]
+    span = max(received.values(), default=started) - started
+    return {
+        "requested": count,
+        "accepted": len(accepted),
+        "received": len(received),
+        "sends_per_s": round(len(received) / span) if span > 0 else None,
+        **summary_ms(latencies),
+    }
+
+
+async def _fanout(
+    system: ServiceSet,
+    stack: Stack,
+    pool: asyncpg.Pool,
+    tenant_id: UUID,
+    integration_id: UUID,
+    token: str,
+    clients: int,
+    frames: int,
+) -> dict[str, Any]:
+    assert stack.endpoints is not None
+    bootstrap = stack.endpoints.kafka_bootstrap
+    url = system.urls["gateway"].replace("http", "ws", 1) + "/v1/ws"
+    handshake = [
+        json.dumps({"type": "auth", "token": token}),
+        json.dumps({"type": "subscribe", "channel": "inbox", "after": None}),
+    ]
+    async with tenant_tx(pool, tenant_id) as conn:
+        contact_id = await conn.fetchval(
+            "INSERT INTO contacts (tenant_id, integration_id, external_id) VALUES ($1, $2, $3) "
+            "RETURNING id",
+            tenant_id,
+            integration_id,
+            f"fan-{uuid4().hex[:8]}",
+        )
+        conversation_id = await conn.fetchval(
+            "INSERT INTO conversations (tenant_id, integration_id, contact_id) "
+            "VALUES ($1, $2, $3) RETURNING id",
+            tenant_id,
+            integration_id,
+            contact_id,
+        )
+
+    async def burst() -> None:
+        """Record and publish ``frames`` conversation updates, as a producer would."""
+        from datetime import UTC, datetime
+
+        async with Publisher(KafkaSettings(bootstrap=bootstrap)) as pub:
+            for _ in range(frames):
+                now = datetime.now(UTC)
+                event = ConversationUpdated(
+                    conversation=ConversationView(
+                        id=conversation_id,
+                        integration_id=integration_id,
+                        provider=Provider.META,
+                        contact_id=contact_id,
+                        status="open",
+                        last_message_preview=f"bench:{time.time():.6f}",
+                        updated_at=now,
+                    )
+                )
+                async with tenant_tx(pool, tenant_id) as conn:
+                    [stamped] = await record(conn, tenant_id, [event])
+                await pub.publish_many([Outgoing(topics.REALTIME, str(tenant_id), stamped)])
+
+    return await swarm(url, clients, frames, "gateway", handshake, burst, timeout_s=120)
 
 
 async def measure(
     stack: Stack, logs: Path, ceilings: dict[str, Any], *, quick: bool
 ) -> dict[str, Any]:
-    return {}
+    assert stack.endpoints is not None
+    e = stack.endpoints
+    jwt_secret, credential_key = secrets.token_urlsafe(32), new_key()
+    env = {
+        **__import__("os").environ,
+        **e.env(),
+        "JWT_ALGORITHM": "HS256",
+        "JWT_SECRET": jwt_secret,
+        "JWT_ISSUER": "omni-bench",
+        "JWT_AUDIENCE": "omni",
+        "CREDENTIAL_KEYS": credential_key,
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "INFO",
+        "GATEWAY_SEND_QUEUE_MAX": "4096",
+        "GATEWAY_MAX_CHANNELS": "16",
+    }
+    system = ServiceSet([s.name for s in SPECS], env, logs, sys.executable)
+    system.start()
+    out: dict[str, Any] = {}
+    try:
+        tenant_id = await _tenant(e.database_url)
+        vault = Vault([credential_key])
+        wired = {
+            w.provider: w
+            for w in await wire_demo(
+                e.database_url,
+                vault,
+                tenant_id=tenant_id,
+                sim_url=system.urls["simulator"],
+                ingest_url=system.urls["ingest-api"],
+                account_prefix=f"b{uuid4().hex[:6]}",
+            )
+        }
+        meta = wired[Provider.META]
+        key = meta.webhook_url.rsplit("/", 1)[1]
+        pool = await asyncpg.create_pool(e.app_database_url, min_size=1, max_size=4)
+        assert pool is not None
+        async with tenant_tx(pool, tenant_id) as conn:
+            app_secret = vault.open(
+                await conn.fetchval(
+                    "SELECT credentials FROM integrations WHERE id = $1", meta.integration_id
+                )
+            )["app_secret"]
+        auth = AuthSettings(
+            algorithm="HS256", secret=SecretStr(jwt_secret), issuer="omni-bench", audience="omni"
+        )
+        token = mint(auth, tenant_id=tenant_id, user_id="bench-agent", role="agent", ttl_s=3600)
+        duration = 5 if quick else 30
+        out["ingest_http"] = await _ingest_closed_loop(system, key, app_secret, 5 if quick else 15)
+        out["ingest_http"]["ratio_to_http_ceiling"] = ratio(
+            out["ingest_http"]["requests_per_s"], ceilings["http"]["requests_per_s"]
+        )
+        print("ingest-api closed loop", out["ingest_http"], flush=True)
+        await asyncio.sleep(10)  # let the worker drain the closed-loop burst
+        inbox = Inbox(system.urls["gateway"], token)
+        await inbox.start()
+        rates = [200, 500] if quick else [250, 500, 750, 1000, 1250, 1500, 2000]
+        out["inbound"] = await _inbound(system, key, app_secret, inbox, rates, duration)
+        await inbox.stop()
+        async with SimControl(system.urls["simulator"]) as sim:
+            out["outbound"] = await _outbound(
+                system,
+                token,
+                sim,
+                Provider.ZAPI,
+                wired[Provider.ZAPI].account_id,
+                200 if quick else 1000,
+            )
+        print("outbound", out["outbound"], flush=True)
+        clients = ceilings["fanout"]["clients"]
+        out["fanout"] = await _fanout(
+            system, stack, pool, tenant_id, meta.integration_id, token, clients, frames=20
+        )
+        out["fanout"]["ratio_to_fanout_ceiling"] = ratio(
+            out["fanout"]["deliveries_per_s"], ceilings["fanout"]["deliveries_per_s"]
+        )
+        print("fanout", out["fanout"], flush=True)
+        await pool.close()
+    finally:
+        system.stop()
+    return out

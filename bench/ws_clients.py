@@ -50,7 +50,7 @@ async def run(
         async with connect(url, max_size=2**20, ping_interval=None, open_timeout=30) as ws:
             for hello in handshake_frames:
                 await ws.send(hello)
-            await ws.recv()  # the server's acknowledgement of the subscription
+                await ws.recv()  # each handshake frame is acknowledged (ready, subscribed)
             connected += 1
             if connected == n:
                 ready.set()
