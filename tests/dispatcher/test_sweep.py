@@ -45,7 +45,8 @@ async def test_stuck_messages_are_republished_or_failed_and_the_tenant_is_forgot
     deps: Deps,
 ) -> None:
     tenant = await make_tenant()
-    integration = await make_integration(app_pool, vault, tenant)
+    # Nothing listens there: these messages must never reach a provider from this test.
+    integration = await make_integration(app_pool, vault, tenant, api_base_url="http://127.0.0.1:9")
     conversation = await make_conversation(app_pool, tenant, integration, "5511912345678")
 
     async def queued(body: str) -> SendRequested:
