@@ -120,7 +120,8 @@ class LaneConsumer:
         return self._tracker.in_flight
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Poll and hand records to lanes until ``stop``; then finish every lane and commit."""
+        """Poll and hand records to lanes until ``stop``; then let every lane finish the record
+        in hand (the rest come back to whoever consumes next) and commit."""
         consumer = self._consumer
         assert consumer is not None, "start() first"
         try:
