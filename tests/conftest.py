@@ -19,6 +19,11 @@ from devstack.containers import docker_available
 from devstack.settings import StackSettings
 from devstack.stack import Endpoints, Stack
 
+# Provider calls made by anything this suite starts (in this process or in service processes,
+# which inherit the environment) may only go to this machine: the simulator. An integration
+# without a simulator URL then fails fast instead of reaching a real provider.
+os.environ["PROVIDER_EGRESS"] = "loopback"
+
 
 def _stack_settings() -> StackSettings:
     settings = StackSettings()

@@ -10,6 +10,7 @@
 | CREDENTIAL_KEYS | comma-separated Fernet keys; the first encrypts, all decrypt (rotation) |
 | JWT_* | how agents' tokens are checked (see ``AuthSettings``) |
 | LOG_FORMAT, LOG_LEVEL | ``json`` in deployment, ``console`` in development |
+| PROVIDER_EGRESS | ``internet`` (deployment) or ``loopback``: provider calls only to this machine |
 """
 
 from typing import Literal
@@ -70,3 +71,11 @@ class LogSettings(BaseSettings):
 
     format: Literal["json", "console"] = "json"
     level: str = "INFO"
+
+
+class EgressSettings(BaseSettings):
+    """Where provider calls may go (see ``providers.egress``)."""
+
+    model_config = SettingsConfigDict(env_prefix="PROVIDER_", extra="ignore")
+
+    egress: Literal["internet", "loopback"] = "internet"

@@ -87,7 +87,15 @@ def run(infra_only: bool) -> int:
         stack.prepare()
         tenant_id: UUID = asyncio.run(seed_demo(endpoints.database_url))
         secrets_env = dev_secrets(state)
-        env = {**os.environ, **endpoints.env(), **secrets_env, "LOG_FORMAT": "console"}
+        # Development talks to the simulator only: no provider call leaves this machine
+        # unless PROVIDER_EGRESS=internet is set on purpose.
+        env = {
+            "PROVIDER_EGRESS": "loopback",
+            **os.environ,
+            **endpoints.env(),
+            **secrets_env,
+            "LOG_FORMAT": "console",
+        }
         auth = AuthSettings(
             algorithm="HS256",
             secret=SecretStr(env["JWT_SECRET"]),

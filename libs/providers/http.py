@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from providers.call import Call, retry_after
+from providers.egress import confine
 from providers.errors import Permanent, Retryable
 
 MAX_API_BODY = 1 * 1024 * 1024  # JSON answers of send/status/info calls
@@ -25,11 +26,15 @@ def create_client(
     write_s: float = 30.0,
     pool_s: float = 5.0,
     max_connections: int = 100,
+    egress: str = "internet",
 ) -> httpx.AsyncClient:
+    """``egress`` is ``EgressSettings.egress``: ``loopback`` confines calls to this machine."""
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=20)
     return httpx.AsyncClient(
+        transport=confine(httpx.AsyncHTTPTransport(limits=limits, trust_env=False), egress),
         timeout=httpx.Timeout(connect=connect_s, read=read_s, write=write_s, pool=pool_s),
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=20),
         follow_redirects=False,
+        trust_env=False,
     )
 
 

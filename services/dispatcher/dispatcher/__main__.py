@@ -4,7 +4,6 @@ sweep stuck messages, serve /healthz /readyz /metrics on OPS_PORT, stop cleanly 
 import asyncio
 import signal
 
-import httpx
 import structlog
 from aiobotocore.session import get_session
 
@@ -12,6 +11,7 @@ from bus.publisher import Publisher
 from config import (
     CredentialSettings,
     DatabaseSettings,
+    EgressSettings,
     KafkaSettings,
     LogSettings,
     S3Settings,
@@ -27,6 +27,7 @@ from dispatcher.ratelimit import Buckets
 from dispatcher.settings import DispatcherSettings
 from dispatcher.sweep import run_sweeps
 from dispatcher.worker import outbound_consumer
+from providers.http import create_client
 from providers.registry import client as provider_client
 from telemetry import logging as telemetry_logging
 from telemetry.ops import serve_ops
@@ -46,15 +47,13 @@ async def run() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    http = httpx.AsyncClient(
-        timeout=httpx.Timeout(
-            connect=settings.http_connect_s,
-            read=settings.http_read_s,
-            write=settings.http_read_s,
-            pool=settings.http_connect_s,
-        ),
-        limits=httpx.Limits(max_connections=settings.concurrency * 2),
-        follow_redirects=False,
+    http = create_client(
+        connect_s=settings.http_connect_s,
+        read_s=settings.http_read_s,
+        write_s=settings.http_read_s,
+        pool_s=settings.http_connect_s,
+        max_connections=settings.concurrency * 2,
+        egress=load(EgressSettings).egress,
     )
     publisher = Publisher(kafka)
     await publisher.start()

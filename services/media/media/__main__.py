@@ -17,6 +17,7 @@ from config import (
     AuthSettings,
     CredentialSettings,
     DatabaseSettings,
+    EgressSettings,
     KafkaSettings,
     LogSettings,
     S3Settings,
@@ -60,6 +61,7 @@ async def _run_worker(settings: MediaSettings) -> None:
                 settings.exemptions,
                 connect_s=settings.connect_timeout_s,
                 read_s=settings.read_timeout_s,
+                egress=load(EgressSettings).egress,
             )
             stack.push_async_callback(http.aclose)
             publisher = Publisher(kafka)

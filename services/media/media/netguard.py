@@ -21,6 +21,7 @@ import httpx
 
 from media.errors import FetchRefused
 from media.ssrf import Exemption, check_addresses, check_host
+from providers.egress import confine
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
@@ -138,11 +139,14 @@ def guarded_client(
     connect_s: float = 5.0,
     read_s: float = 30.0,
     max_connections: int = 50,
+    egress: str = "internet",
 ) -> httpx.AsyncClient:
+    """``egress="loopback"`` (PROVIDER_EGRESS) refuses every non-loopback host first, before
+    the guard resolves any name."""
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=10)
     backend = GuardedBackend(exemptions, resolver=resolver, inner=inner)
     return httpx.AsyncClient(
-        transport=GuardedTransport(backend, limits),
+        transport=confine(GuardedTransport(backend, limits), egress),
         timeout=httpx.Timeout(connect=connect_s, read=read_s, write=read_s, pool=connect_s),
         follow_redirects=False,
         trust_env=False,

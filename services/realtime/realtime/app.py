@@ -5,7 +5,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -13,6 +12,7 @@ from auth.tokens import Verifier
 from bus.publisher import Publisher
 from credentials import Vault
 from db.pool import create_pool
+from providers.http import create_client
 from realtime import errors
 from realtime.api import conversations, integrations, messages
 from realtime.deps import Resources
@@ -33,7 +33,11 @@ def create_app(config: Config) -> FastAPI:
         await hub.start()
         stop = asyncio.Event()
         consume = asyncio.create_task(hub.run(stop))
-        async with httpx.AsyncClient(timeout=settings.provider_timeout_s) as http:
+        async with create_client(
+            connect_s=settings.provider_timeout_s,
+            read_s=settings.provider_timeout_s,
+            egress=config.egress.egress,
+        ) as http:
             app.state.resources = Resources(
                 settings=settings,
                 pool=pool,

@@ -1,6 +1,6 @@
 """The gateway's settings (``GATEWAY_*``), read once at startup, plus the shared ones it uses."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -9,6 +9,7 @@ from config.shared import (
     AuthSettings,
     CredentialSettings,
     DatabaseSettings,
+    EgressSettings,
     KafkaSettings,
     LogSettings,
 )
@@ -61,6 +62,7 @@ class Config:
     auth: AuthSettings
     credentials: CredentialSettings
     log: LogSettings
+    egress: EgressSettings = field(default_factory=EgressSettings)
 
 
 def load_config() -> Config:
@@ -71,6 +73,7 @@ def load_config() -> Config:
         auth=load(AuthSettings),
         credentials=load(CredentialSettings),
         log=load(LogSettings),
+        egress=load(EgressSettings),
     )
 
 
