@@ -43,6 +43,7 @@ async def create_integration(
     account: str,
     credentials: dict[str, Any],
     api_base_url: str | None = None,
+    integration_id: UUID | None = None,
 ) -> Integration:
     async with owner_conn.transaction():
         await owner_conn.execute("SELECT set_config('app.tenant_id', $1, true)", str(tenant_id))
@@ -54,6 +55,7 @@ async def create_integration(
             external_account_id=account,
             credentials=credentials,
             api_base_url=api_base_url,
+            integration_id=integration_id,
         )
     return Integration(
         tenant_id, row["id"], provider, account, row["webhook_key"], row["verify_token"]
