@@ -23,10 +23,10 @@ def worker() -> None:
 
 
 def api() -> None:
-    from ingest import api as http
+    from ingest.api import serve
 
     configure(load(LogSettings), "ingest-api")
-    http.serve(load(IngestSettings))
+    serve(load(IngestSettings))
 
 
 if __name__ == "__main__":
