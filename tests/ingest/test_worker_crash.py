@@ -1,5 +1,6 @@
-"""The ingest-worker process SIGKILLed again and again while 2,000 events flow: after a restart
-every message exists exactly once and the conversation counters counted each once.
+"""The ingest-worker process SIGKILLed again and again while 2,000 signed webhooks flow from
+the provider simulator through ingest-api: after a restart every message exists exactly once
+and the conversation counters counted each once.
 
 Runs on a private broker, so the worker under test is alone in its consumer group."""
 
@@ -8,23 +9,22 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import asyncpg
 import pytest
 
 from bus.admin import ensure_topics
-from bus.publisher import Outgoing, Publisher
-from config.shared import KafkaSettings
-from contracts import topics
+from config.shared import DatabaseSettings, KafkaSettings
+from contracts import Provider
 from credentials import Vault
 from devstack.kafka import TansuBroker
 from devstack.process import ManagedProcess, free_port
-from tests.ingest.conftest import Integration, create_integration, eventually, fetch
-from tests.ingest.events import inbound
+from simulator.control import SimControl
+from simulator.server import running
+from tests.ingest.api_fixtures import api_settings, serving, wire
+from tests.ingest.conftest import eventually, fetch
 
 TOTAL = 2000
-CHATS = 20
 
 
 @pytest.fixture
@@ -52,49 +52,49 @@ async def test_worker_killed_repeatedly_loses_and_duplicates_nothing(
     tmp_path: Path,
     private_kafka: KafkaSettings,
     stack_env: dict[str, str],
+    db_settings: DatabaseSettings,
     make_tenant: Any,
     owner_conn: asyncpg.Connection,
     vault: Vault,
     app_pool: asyncpg.Pool,
 ) -> None:
     tenant_id = await make_tenant("Crash")
-    integ: Integration = await create_integration(
-        owner_conn, vault, tenant_id, "evolution", f"inst-{uuid4().hex[:10]}", {"api_key": "k"}
-    )
-    events = [
-        Outgoing(
-            topics.INBOUND,
-            f"{tenant_id}:{integ.integration_id}:chat-{i % CHATS}",
-            inbound(integ, f"crash-{i}", chat=f"chat-{i % CHATS}", seconds=i),
-        )
-        for i in range(TOTAL)
-    ]
     worker = _worker(tmp_path, stack_env, private_kafka)
     worker.start()
+    kills = 0
     try:
-        async with Publisher(private_kafka) as publisher:
-            for round_ in range(5):
-                chunk = events[round_ * TOTAL // 5 : (round_ + 1) * TOTAL // 5]
-                for start in range(0, len(chunk), 100):
-                    await publisher.publish_many(chunk[start : start + 100])
-                    await asyncio.sleep(0.05)
-                await asyncio.sleep(0.5 + round_ * 0.3)  # let it get mid-batch, then kill it
-                worker.kill()
-                worker.start()
+        with running() as sim_server:
+            async with (
+                serving(api_settings(), db_settings, private_kafka, vault) as api,
+                SimControl(sim_server.base_url) as sim,
+            ):
+                wired = await wire(owner_conn, vault, sim, api, tenant_id, Provider.EVOLUTION)
+                flow = asyncio.create_task(
+                    sim.drive(
+                        count=TOTAL,
+                        rate_per_s=500,
+                        provider=Provider.EVOLUTION,
+                        account_id=wired.integ.account,
+                        customers=20,
+                    )
+                )
+                while not flow.done():
+                    await asyncio.wait({flow}, timeout=0.8)
+                    worker.kill()  # mid-batch, no grace
+                    kills += 1
+                    worker.start()
+                outcome = await flow
+        assert outcome == {"posted": TOTAL, "accepted": TOTAL, "refused": 0}
 
         async def count() -> int:
-            rows = await fetch(
-                app_pool,
-                tenant_id,
-                "SELECT count(*) AS n FROM messages WHERE integration_id = $1",
-                integ.integration_id,
-            )
+            rows = await fetch(app_pool, tenant_id, "SELECT count(*) AS n FROM messages")
             return int(rows[0]["n"])
 
         assert await eventually(count, lambda n: n >= TOTAL, timeout_s=90) == TOTAL
     finally:
         worker.stop()
 
+    assert kills >= 3
     rows = await fetch(
         app_pool,
         tenant_id,
@@ -103,3 +103,5 @@ async def test_worker_killed_repeatedly_loses_and_duplicates_nothing(
     assert rows[0]["ids"] == TOTAL and rows[0]["n"] == TOTAL
     unread = await fetch(app_pool, tenant_id, "SELECT sum(unread_count) AS s FROM conversations")
     assert unread[0]["s"] == TOTAL  # counters moved once per message, despite redeliveries
+    logs = await fetch(app_pool, tenant_id, "SELECT count(*) AS n FROM webhook_logs")
+    assert logs[0]["n"] == TOTAL
