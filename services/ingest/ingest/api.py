@@ -20,7 +20,7 @@ from bus.publisher import Publisher
 from config import CredentialSettings, DatabaseSettings, KafkaSettings, load
 from credentials import Vault
 from db.pool import create_pool
-from ingest.errors import BodyTooLarge, BrokerUnavailable, NotAuthentic, Refused
+from ingest.errors import BodyTooLarge, BrokerUnavailable, Refused
 from ingest.metrics import REJECTIONS
 from ingest.readiness import broker_reachable, database_reachable
 from ingest.receive import Receiver
@@ -171,7 +171,6 @@ async def _refused(request: Request, exc: Refused) -> JSONResponse:
         code=exc.code,
         status=exc.status,
         reason=exc.reason,
-        authentic=not isinstance(exc, NotAuthentic),
     )
     return _problem(exc.status, exc.code, exc.reason)
 

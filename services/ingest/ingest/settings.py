@@ -11,6 +11,8 @@ Variables (defaults in the class):
   (unset: that endpoint refuses everything).
 - OPS_PORT: ingest-worker's /healthz /readyz /metrics port.
 - INGEST_GROUP_ID: the worker's consumer group (default ingest-worker).
+- INGEST_SESSION_TIMEOUT_MS: consumer-group session timeout (a crashed worker's partitions
+  move after this).
 - INGEST_BATCH_MAX: records per consumed batch (one transaction per tenant per batch).
 - INGEST_RECONCILE_INTERVAL_S / INGEST_PARKED_MAX_AGE_S: how often parked statuses are
   matched again, and when an unmatched one is dropped.
@@ -33,6 +35,8 @@ class IngestSettings(BaseSettings):
 
     ops_port: int = Field(default=9110, validation_alias="OPS_PORT")
     group_id: str = "ingest-worker"
+    # How soon the group notices a crashed worker and hands its partitions to another.
+    session_timeout_ms: int = Field(default=10_000, ge=1000)
     batch_max: int = Field(default=200, gt=0, le=2000)
     reconcile_interval_s: float = Field(default=2.0, gt=0)
     parked_max_age_s: float = Field(default=7 * 24 * 3600, gt=0)

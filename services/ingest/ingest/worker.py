@@ -44,7 +44,14 @@ async def run(
         [topics.INBOUND],
         persist_handler(pool, publisher, max(1, db.db_pool_max - 1)),
         publisher,
-        ConsumerOptions(group_id=settings.group_id, max_records=settings.batch_max),
+        ConsumerOptions(
+            group_id=settings.group_id,
+            max_records=settings.batch_max,
+            extra={
+                "session_timeout_ms": settings.session_timeout_ms,
+                "heartbeat_interval_ms": max(300, settings.session_timeout_ms // 4),
+            },
+        ),
     )
 
     async def ready() -> dict[str, bool]:
