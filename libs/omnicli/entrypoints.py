@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 ENTRYPOINTS: dict[str, str] = {
     # Filled in as services land, e.g. "ingest-api": "ingest.__main__:api".
+    "simulator": "simulator.__main__:main",
     "ingest-api": "ingest.__main__:api",
     "ingest-worker": "ingest.__main__:worker",
 }

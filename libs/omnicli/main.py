@@ -205,6 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_credentials_rotate)
 
+    from omnicli import sim, webhook
+
+    sim.add_parser(sub)
+    webhook.add_parser(sub)
+
     p = sub.add_parser("run", help="run one service entry point (as deployments do)")
     p.add_argument("name", help="entry point name, e.g. ingest-api")
     p.set_defaults(func=_cmd_run)

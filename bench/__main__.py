@@ -1,0 +1,72 @@
+"""`make bench`: start the system, measure it and the ceilings in one run, write the results.
+
+    python -m bench [--quick] [--out bench/results]
+
+Everything runs on loopback and stops by itself; the run takes a few minutes (`--quick`:
+shorter steps, for checking the harness).
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import ceilings, report, system
+from devstack.settings import StackSettings
+from devstack.stack import Stack
+
+
+async def measure(stack: Stack, logs: Path, quick: bool) -> dict[str, Any]:
+    assert stack.endpoints is not None
+    duration = 5 if quick else 15
+    clients = 200 if quick else 1000
+    results: dict[str, Any] = {"ceilings": {}, "system": {}}
+    results["ceilings"]["http"] = await ceilings.http_ceiling(logs, duration, connections=32)
+    print("http ceiling", results["ceilings"]["http"], flush=True)
+    results["ceilings"]["broker"] = await ceilings.broker_ceiling(
+        stack.endpoints.kafka_bootstrap, 20_000 if quick else 50_000
+    )
+    print("broker ceiling", results["ceilings"]["broker"], flush=True)
+    results["ceilings"]["fanout"] = await ceilings.fanout_ceiling(logs, clients, frames=20)
+    print("fanout ceiling", results["ceilings"]["fanout"], flush=True)
+    results["system"] = await system.measure(stack, logs, results["ceilings"], quick=quick)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--quick", action="store_true", help="short steps (checks the harness)")
+    parser.add_argument("--out", type=Path, default=Path("bench/results"))
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="omni-bench-"))
+    logs = root / "logs"
+    stack = Stack(StackSettings(), root / "stack")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    try:
+        stack.start()
+        stack.prepare()
+        results = asyncio.run(measure(stack, logs, args.quick))
+    finally:
+        stack.stop()
+    results["started_at"] = started
+    results["machine"] = (
+        f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}"
+    )
+    results["quick"] = args.quick
+    paths = report.write(results, args.out)
+    print(report.markdown(results))
+    print(json.dumps({k: str(v) for k, v in paths.items()}))
+    print(f"logs in {logs}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Results of one benchmark run: JSON, a Markdown table of figures and ratios, a PNG plot."""
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+
+def ratio(value: Any, ceiling: Any) -> float | None:
+    try:
+        return round(float(value) / float(ceiling), 3) if ceiling else None
+    except (TypeError, ValueError):
+        return None
+
+
+def markdown(results: dict[str, Any]) -> str:
+    c = results.get("ceilings", {})
+    s = results.get("system", {})
+    rows = [
+        (
+            "HTTP ceiling (bare FastAPI + uvicorn)",
+            f"{c.get('http', {}).get('requests_per_s')} req/s",
+            "",
+        ),
+        (
+            "Broker ceiling: produce (600 B, acks=all, batched)",
+            f"{c.get('broker', {}).get('produce_per_s')} msg/s",
+            "",
+        ),
+        ("Broker ceiling: consume", f"{c.get('broker', {}).get('consume_per_s')} msg/s", ""),
+        (
+            "Fan-out ceiling (bare websockets broadcast, "
+            f"{c.get('fanout', {}).get('clients')} clients)",
+            f"{c.get('fanout', {}).get('deliveries_per_s')} deliveries/s",
+            "",
+        ),
+    ]
+    if "ingest_http" in s:
+        rows.append(
+            (
+                "ingest-api (signed Meta webhooks, closed loop)",
+                f"{s['ingest_http'].get('requests_per_s')} req/s",
+                f"{s['ingest_http'].get('ratio_to_http_ceiling')} of HTTP ceiling",
+            )
+        )
+    if "inbound" in s:
+        best = s["inbound"].get("sustained_rate")
+        rows.append(
+            (
+                "Inbound end to end: highest rate sustained (p99 < 500 ms, no errors)",
+                f"{best} webhooks/s",
+                "",
+            )
+        )
+    if "outbound" in s:
+        rows.append(
+            (
+                "Outbound: API accept → simulator received",
+                f"{s['outbound'].get('sends_per_s')} sends/s",
+                f"p50 {s['outbound'].get('p50_ms')} ms, p99 {s['outbound'].get('p99_ms')} ms",
+            )
+        )
+    if "fanout" in s:
+        rows.append(
+            (
+                f"Gateway fan-out to {s['fanout'].get('clients')} clients",
+                f"{s['fanout'].get('deliveries_per_s')} deliveries/s",
+                f"{s['fanout'].get('ratio_to_fanout_ceiling')} of fan-out ceiling; "
+                f"p99 {s['fanout'].get('p99_ms')} ms",
+            )
+        )
+    lines = [
+        f"Run {results['started_at']} on {results['machine']}",
+        "",
+        "| measure | figure | ratio / latency |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {a} | {b} | {r} |" for a, b, r in rows]
+    if "inbound" in s:
+        lines += [
+            "",
+            "Inbound steps (offered rate → accepted, latency webhook → websocket frame):",
+            "",
+            "| offered/s | accepted/s | errors | p50 ms | p95 ms | p99 ms |",
+            "|---|---|---|---|---|---|",
+        ]
+        for step in s["inbound"]["steps"]:
+            lines.append(
+                f"| {step['offered']} | {step['accepted_per_s']} | {step['errors']} | "
+                f"{step['p50_ms']} | {step['p95_ms']} | {step['p99_ms']} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: dict[str, Any], path: Path) -> bool:
+    steps = results.get("system", {}).get("inbound", {}).get("steps", [])
+    if not steps:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rates = [s["offered"] for s in steps]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for key, label in (("p50_ms", "p50"), ("p95_ms", "p95"), ("p99_ms", "p99")):
+        ax.plot(rates, [s[key] for s in steps], marker="o", label=label)
+    ax.axhline(500, color="grey", linestyle="--", linewidth=1, label="500 ms")
+    ax.set_xlabel("offered webhooks/s")
+    ax.set_ylabel("webhook → websocket frame (ms)")
+    ax.set_yscale("log")
+    ax.set_title("Inbound latency against offered rate")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def write(results: dict[str, Any], directory: Path) -> dict[str, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
+    paths = {
+        "json": directory / f"{stamp}.json",
+        "md": directory / f"{stamp}.md",
+        "png": directory / f"{stamp}.png",
+    }
+    paths["json"].write_text(json.dumps(results, indent=2) + "\n")
+    paths["md"].write_text(markdown(results))
+    if not plot(results, paths["png"]):
+        del paths["png"]
+    return paths

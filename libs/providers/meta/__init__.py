@@ -1,0 +1,1 @@
+"""Meta WhatsApp Cloud API: webhook verification, parsing, request building and the client."""

@@ -1,0 +1,72 @@
+"""Streaming a media download with a size cap and an allowed-host check (SSRF guard)."""
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+import httpx
+
+from providers.base import MediaDownload
+from providers.call import classify_http, retry_after
+from providers.errors import Permanent, Retryable
+from providers.http import host_of
+
+MAX_MEDIA_BYTES = 100 * 1024 * 1024 + 1024 * 1024  # WhatsApp's 100 MB receive limit, some slack
+
+
+def _filename(disposition: str | None) -> str | None:
+    if not disposition or "filename=" not in disposition:
+        return None
+    return disposition.split("filename=", 1)[1].strip().strip('"') or None
+
+
+@asynccontextmanager
+async def download(
+    http: httpx.AsyncClient,
+    url: str,
+    *,
+    allowed_hosts: frozenset[str],
+    headers: Mapping[str, str] | None = None,
+    mime: str | None = None,
+    filename: str | None = None,
+    limit: int = MAX_MEDIA_BYTES,
+) -> AsyncIterator[MediaDownload]:
+    host = host_of(url)
+    if host is None or host not in allowed_hosts:
+        raise Permanent(f"media host {host!r} is not one the provider owns")
+    try:
+        async with http.stream("GET", url, headers=dict(headers or {})) as response:
+            if response.status_code >= 300:  # error bodies are not read: no size to trust
+                raise classify_http(
+                    response.status_code,
+                    f"media download answered HTTP {response.status_code}",
+                    retry_after_s=retry_after(dict(response.headers)),
+                )
+            length = response.headers.get("content-length")
+            size = int(length) if length and length.isdigit() else None
+            if size is not None and size > limit:
+                raise Permanent(f"media is {size} bytes, more than the {limit} allowed")
+
+            async def chunks() -> AsyncIterator[bytes]:
+                seen = 0
+                try:
+                    async for chunk in response.aiter_bytes():
+                        seen += len(chunk)
+                        if seen > limit:
+                            raise Permanent(f"media larger than {limit} bytes")
+                        yield chunk
+                except httpx.TimeoutException as exc:
+                    raise Retryable("media download timed out") from exc
+                except httpx.TransportError as exc:
+                    raise Retryable("media download broke off") from exc
+
+            content_type = response.headers.get("content-type")
+            yield MediaDownload(
+                mime=(content_type.split(";")[0].strip() if content_type else None) or mime,
+                size=size,
+                filename=_filename(response.headers.get("content-disposition")) or filename,
+                chunks=chunks(),
+            )
+    except httpx.TimeoutException as exc:
+        raise Retryable("timed out fetching media") from exc
+    except httpx.TransportError as exc:
+        raise Retryable(f"could not fetch media ({type(exc).__name__})") from exc

@@ -1,0 +1,1 @@
+"""Z-API: webhook verification, parsing, request building and the client."""

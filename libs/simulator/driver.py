@@ -1,0 +1,146 @@
+"""The customer side: posts authenticated webhooks (customer messages, status updates) to the
+ingest URL each integration registered, the way each provider authenticates them."""
+
+import asyncio
+import random
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+from aiolimiter import AsyncLimiter
+
+from contracts.common import Provider
+from providers.meta.verify import SIGNATURE_HEADER, sign
+from providers.secret import TOKEN_HEADER, ZAPI_QUERY_PARAM
+from simulator import webhooks
+from simulator.state import Integration, SimState
+
+_BACKGROUND: set[asyncio.Task[None]] = set()
+
+
+def request_for(integration: Integration, body: bytes) -> tuple[str, dict[str, str]]:
+    """(URL, headers) for posting ``body`` as the provider would."""
+    if not integration.webhook_url:
+        raise ValueError(f"integration {integration.account_id} has no webhook_url")
+    url = integration.webhook_url
+    headers = {"Content-Type": "application/json"}
+    if integration.provider is Provider.META and integration.app_secret:
+        headers[SIGNATURE_HEADER] = sign(body, integration.app_secret)
+    elif integration.provider is Provider.EVOLUTION and integration.webhook_secret:
+        headers[TOKEN_HEADER] = integration.webhook_secret
+    elif integration.provider is Provider.ZAPI and integration.webhook_secret:
+        joiner = "&" if urlsplit(url).query else "?"
+        url = f"{url}{joiner}{urlencode({ZAPI_QUERY_PARAM: integration.webhook_secret})}"
+    return url, headers
+
+
+async def post(
+    state: SimState, http: httpx.AsyncClient, integration: Integration, body: bytes, what: str
+) -> int:
+    url, headers = request_for(integration, body)
+    try:
+        response = await http.post(url, content=body, headers=headers)
+        code = response.status_code
+    except httpx.HTTPError as exc:
+        code = 0
+        state.webhooks.append(
+            {
+                "account_id": integration.account_id,
+                "what": what,
+                "status": 0,
+                "error": type(exc).__name__,
+            }
+        )
+        return code
+    state.webhooks.append({"account_id": integration.account_id, "what": what, "status": code})
+    return code
+
+
+async def customer_message(
+    state: SimState,
+    http: httpx.AsyncClient,
+    integration: Integration,
+    customer: webhooks.Customer,
+    spec: webhooks.InboundSpec,
+    media_base: str,
+) -> dict[str, Any]:
+    message_id, body = webhooks.inbound(
+        integration.provider, integration.account_id, customer, spec, media_base
+    )
+    code = await post(state, http, integration, body, f"message:{spec.kind}")
+    return {"provider_message_id": message_id, "status": code}
+
+
+def after_send(
+    state: SimState,
+    http: httpx.AsyncClient,
+    integration: Integration,
+    message_id: str,
+    recipient: str,
+) -> None:
+    """Queue sent → delivered → read webhooks for an accepted send (per the integration's plan)."""
+    plan = integration.statuses
+    if not plan.enabled or not integration.webhook_url:
+        return
+    sequence = list(plan.sequence)
+    if plan.out_of_order:
+        sequence.reverse()
+    if plan.duplicate:
+        sequence = [s for s in sequence for _ in (0, 1)]
+
+    async def play() -> None:
+        for value in sequence:
+            if plan.delay_s:
+                await asyncio.sleep(plan.delay_s)
+            body = webhooks.status(
+                integration.provider, integration.account_id, message_id, value, recipient
+            )
+            await post(state, http, integration, body, f"status:{value}")
+
+    task = asyncio.get_running_loop().create_task(play())
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)
+
+
+async def drive(
+    state: SimState,
+    http: httpx.AsyncClient,
+    integrations: Sequence[Integration],
+    *,
+    count: int,
+    rate_per_s: float,
+    kinds: Sequence[str] = ("text",),
+    customers: int = 10,
+    media_base: str,
+    concurrency: int = 16,
+) -> dict[str, int]:
+    """Post ``count`` customer messages spread over the integrations at ``rate_per_s``."""
+    limiter = AsyncLimiter(max(rate_per_s, 0.001), 1)
+    gate = asyncio.Semaphore(concurrency)
+    outcome: dict[str, int] = {"posted": 0, "accepted": 0, "refused": 0}
+    rng = random.Random(count)
+
+    async def one(index: int) -> None:
+        async with gate:
+            integration = integrations[index % len(integrations)]
+            phone = f"55119{rng.randrange(customers):08d}"
+            spec = webhooks.InboundSpec(
+                kind=kinds[index % len(kinds)], text=f"simulated message {index}"
+            )
+            result = await customer_message(
+                state,
+                http,
+                integration,
+                webhooks.Customer(phone, f"Customer {phone[-4:]}"),
+                spec,
+                media_base,
+            )
+            outcome["posted"] += 1
+            outcome["accepted" if 200 <= result["status"] < 300 else "refused"] += 1
+
+    async with asyncio.TaskGroup() as group:
+        for index in range(count):
+            await limiter.acquire()
+            group.create_task(one(index))
+    return outcome

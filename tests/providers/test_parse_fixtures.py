@@ -1,0 +1,237 @@
+"""Every recorded message and status kind of every provider parses into the expected event."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from contracts.inbound import MessageType
+from contracts.status import MessageStatus
+from providers.base import ParsedWebhook, Rejection
+from providers.registry import codec
+from tests.providers.payloads import fixture, names
+
+PROVIDERS = ("meta", "evolution", "zapi")
+ACCOUNTS = {
+    "meta": "106540352242922",
+    "evolution": "acme-support",
+    "zapi": "3C4D5E6F7A8B9C0D1E2F3A4B5C6D7E8F",
+}
+KIND_TYPES = {
+    "text": MessageType.TEXT,
+    "image": MessageType.IMAGE,
+    "video": MessageType.VIDEO,
+    "audio": MessageType.AUDIO,
+    "voice": MessageType.VOICE,
+    "document": MessageType.DOCUMENT,
+    "sticker": MessageType.STICKER,
+    "location": MessageType.LOCATION,
+    "contacts": MessageType.CONTACTS,
+    "reaction": MessageType.REACTION,
+    "reaction_removed": MessageType.REACTION,
+    "button_reply": MessageType.INTERACTIVE_REPLY,
+    "list_reply": MessageType.INTERACTIVE_REPLY,
+    "template_button": MessageType.BUTTON_REPLY,
+    "unsupported": MessageType.UNSUPPORTED,
+}
+
+
+def parsed(provider: str, name: str) -> ParsedWebhook:
+    result = codec(provider).parse(fixture(provider, name))
+    assert isinstance(result, ParsedWebhook), result
+    return result
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("kind", sorted(KIND_TYPES))
+def test_every_message_kind_becomes_one_inbound_message(provider: str, kind: str) -> None:
+    if provider == "zapi" and kind == "template_button":
+        pytest.skip("Z-API delivers template quick replies as listResponseMessage")
+    result = parsed(provider, f"message_{kind}")
+    assert len(result.messages) == 1 and not result.statuses
+    item = result.messages[0]
+    assert item.account_ref == ACCOUNTS[provider]
+    message = item.message
+    assert message.type is KIND_TYPES[kind]
+    assert message.direction == "inbound" and not message.from_me
+    assert message.sender.phone == "5511987654321"
+    assert message.sender.display_name == "Maria Silva"
+    assert message.sent_at == datetime(2025, 11, 26, tzinfo=UTC)
+    assert message.provider_message_id
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_content_fields_are_filled(provider: str) -> None:
+    text = parsed(provider, "message_text").messages[0].message
+    assert text.text == "Olá! Preciso de ajuda"
+    image = parsed(provider, "message_image").messages[0].message
+    assert image.media is not None and image.media.mime == "image/jpeg" and image.media.provider_ref
+    assert image.caption == "caption"
+    document = parsed(provider, "message_document").messages[0].message
+    assert document.media is not None and (document.media.filename or "").endswith(".pdf")
+    location = parsed(provider, "message_location").messages[0].message
+    assert location.location is not None and location.location.latitude == -23.5505
+    contacts = parsed(provider, "message_contacts").messages[0].message
+    assert contacts.contacts[0].name == "Ana Souza" and contacts.contacts[0].phones
+    reaction = parsed(provider, "message_reaction").messages[0].message
+    assert reaction.reaction is not None and reaction.reaction.emoji == "👍"
+    removed = parsed(provider, "message_reaction_removed").messages[0].message
+    assert removed.reaction is not None and removed.reaction.emoji is None
+    assert (
+        removed.reaction.target_provider_message_id == reaction.reaction.target_provider_message_id
+    )
+    listed = parsed(provider, "message_list_reply").messages[0].message
+    assert listed.reply is not None and listed.reply.kind == "list" and listed.reply.id == "row-1"
+    button = parsed(provider, "message_button_reply").messages[0].message
+    assert button.reply is not None and button.reply.kind == "button" and button.reply.id == "yes"
+    unsupported = parsed(provider, "message_unsupported").messages[0].message
+    assert unsupported.unsupported_reason
+
+
+def test_meta_legacy_template_button_keeps_payload() -> None:
+    message = parsed("meta", "message_template_button").messages[0].message
+    assert message.reply is not None
+    assert (message.reply.kind, message.reply.id, message.reply.title) == (
+        "template_button",
+        "STOP",
+        "Stop promotions",
+    )
+
+
+@pytest.mark.parametrize(
+    ("provider", "quoted"),
+    [
+        ("meta", "wamid.HBgLMTY1MDM4NzkwNTgVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA"),
+        ("evolution", "5511987654321@s.whatsapp.net/BAE5F5A632EAE722"),
+        ("zapi", "3EB0A1B2C3D4E5F60718"),
+    ],
+)
+def test_quoted_reply_points_at_the_quoted_message(provider: str, quoted: str) -> None:
+    message = parsed(provider, "message_reply_context").messages[0].message
+    assert message.reply_to_provider_message_id == quoted
+
+
+STATUS_CASES = [
+    (p, s)
+    for p in PROVIDERS
+    for s in ("sent", "delivered", "read", "played", "failed")
+    if not (p == "zapi" and s == "failed")
+]
+
+
+@pytest.mark.parametrize(("provider", "status"), STATUS_CASES)
+def test_every_status_kind_is_reported(provider: str, status: str) -> None:
+    result = parsed(provider, f"status_{status}")
+    assert len(result.statuses) == 1 and not result.messages
+    item = result.statuses[0]
+    assert item.status is MessageStatus(status)
+    assert item.account_ref == ACCOUNTS[provider]
+    assert len(item.provider_message_ids) == 1
+
+
+def test_meta_failed_status_carries_code_and_title() -> None:
+    item = parsed("meta", "status_failed").statuses[0]
+    assert item.error is not None
+    assert (item.error.code, item.error.title) == ("131047", "Re-engagement message")
+
+
+def test_meta_batch_yields_every_entry_and_ignores_other_fields() -> None:
+    result = parsed("meta", "batch_two_entries")
+    assert [m.account_ref for m in result.messages] == ["106540352242922", "106540352242923"]
+    assert any("account_update" in reason for reason in result.ignored)
+
+
+def test_meta_group_message_is_a_group_chat() -> None:
+    message = parsed("meta", "message_group").messages[0].message
+    assert message.chat.kind == "group" and message.chat.id == "120363025246125486"
+
+
+def test_meta_value_errors_are_ignored_with_the_code() -> None:
+    result = parsed("meta", "webhook_errors")
+    assert not result.messages and "131000" in result.ignored[0]
+
+
+@pytest.mark.parametrize("provider", ["evolution", "zapi"])
+def test_group_messages_are_ignored_with_a_reason(provider: str) -> None:
+    result = parsed(provider, "message_group")
+    assert not result.messages and "group" in result.ignored[0]
+
+
+@pytest.mark.parametrize("provider", ["evolution", "zapi"])
+def test_from_me_messages_are_outbound_echoes(provider: str) -> None:
+    message = parsed(provider, "message_from_me").messages[0].message
+    assert message.from_me and message.direction == "outbound_echo"
+    assert message.sender.display_name is None
+
+
+def test_evolution_ids_are_unique_per_chat_so_the_chat_is_part_of_the_id() -> None:
+    message = parsed("evolution", "message_text").messages[0].message
+    assert message.provider_message_id.startswith("5511987654321@s.whatsapp.net/")
+
+
+def test_evolution_lid_sender_keeps_lid_and_phone() -> None:
+    message = parsed("evolution", "message_lid").messages[0].message
+    assert message.sender.lid == "123456789012345"
+    assert message.sender.phone == "5511987654321"
+
+
+def test_evolution_status_of_inbound_and_deleted_are_ignored() -> None:
+    assert not parsed("evolution", "status_inbound_read").statuses
+    assert "DELETED" in parsed("evolution", "status_deleted").ignored[0]
+
+
+def test_evolution_error_status_is_failed_with_an_error() -> None:
+    item = parsed("evolution", "status_failed").statuses[0]
+    assert item.status is MessageStatus.FAILED and item.error is not None
+
+
+def test_zapi_read_by_me_is_not_an_outbound_status() -> None:
+    result = parsed("zapi", "status_read_by_me")
+    assert not result.statuses and "READ_BY_ME" in result.ignored[0]
+
+
+def test_zapi_one_callback_covers_several_ids() -> None:
+    item = parsed("zapi", "status_read_many").statuses[0]
+    assert item.provider_message_ids == ("3EB0A1B2C3D4E5F60718", "3EB0A1B2C3D4E5F60719")
+
+
+def test_zapi_momment_is_milliseconds() -> None:
+    item = parsed("zapi", "status_read").statuses[0]
+    assert item.reported_at == datetime(2025, 11, 26, tzinfo=UTC)
+
+
+def test_zapi_delivery_callback_is_sent_or_failed() -> None:
+    assert parsed("zapi", "delivery_sent").statuses[0].status is MessageStatus.SENT
+    failed = parsed("zapi", "delivery_failed").statuses[0]
+    assert failed.status is MessageStatus.FAILED and failed.error is not None
+
+
+def test_zapi_waiting_placeholder_is_ignored() -> None:
+    result = parsed("zapi", "message_waiting")
+    assert not result.messages and "placeholder" in result.ignored[0]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_every_fixture_parses_without_rejection(provider: str) -> None:
+    for name in names(provider):
+        assert not isinstance(codec(provider).parse(fixture(provider, name)), Rejection), name
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("body", [b"", b"not json", b"[]", b"{}", b'{"object": 1}', b"\xff\xfe"])
+def test_garbage_is_a_typed_rejection(provider: str, body: bytes) -> None:
+    result = codec(provider).parse(body)
+    assert isinstance(result, Rejection) and result.status == 400
+
+
+def test_non_finite_coordinates_and_times_are_treated_as_absent() -> None:
+    import json
+
+    body = json.loads(fixture("meta", "message_location"))
+    message = body["entry"][0]["changes"][0]["value"]["messages"][0]
+    message["location"]["latitude"] = "inf"
+    result = codec("meta").parse(json.dumps(body).encode())
+    assert isinstance(result, ParsedWebhook)
+    assert result.messages[0].message.type is MessageType.UNSUPPORTED
+    message["timestamp"] = "1e400"
+    result = codec("meta").parse(json.dumps(body).encode())
+    assert isinstance(result, ParsedWebhook) and not result.messages and result.ignored

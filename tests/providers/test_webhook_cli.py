@@ -1,0 +1,58 @@
+"""``omni webhook parse``: JSON lines for events, exit 2 with the rejection otherwise."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from omnicli.main import main
+from tests.providers.payloads import fixture
+
+
+def run(
+    tmp_path: Path, provider: str, body: bytes, capsys: object
+) -> tuple[int, list[dict[str, object]]]:
+    path = tmp_path / "body.json"
+    path.write_bytes(body)
+    code = main(["webhook", "parse", "--provider", provider, str(path)])
+    out = capsys.readouterr().out  # type: ignore[attr-defined]
+    return code, [json.loads(line) for line in out.splitlines()]
+
+
+def test_messages_print_as_json_lines(tmp_path: Path, capsys: object) -> None:
+    code, lines = run(tmp_path, "meta", fixture("meta", "batch_two_entries"), capsys)
+    assert code == 0
+    kinds = [line["kind"] for line in lines]
+    assert kinds == ["message", "message", "ignored"]
+    assert lines[0]["message"]["text"] == "Olá! Preciso de ajuda"  # type: ignore[index]
+
+
+def test_statuses_print_with_the_ids(tmp_path: Path, capsys: object) -> None:
+    code, lines = run(tmp_path, "zapi", fixture("zapi", "status_read_many"), capsys)
+    assert code == 0 and lines[0]["kind"] == "status" and len(lines[0]["provider_message_ids"]) == 2  # type: ignore[arg-type]
+
+
+def test_rejection_exits_2(tmp_path: Path, capsys: object) -> None:
+    code, lines = run(tmp_path, "evolution", b"not json", capsys)
+    assert code == 2 and lines == [
+        {"kind": "rejection", "reason": "body is not a JSON object", "status": 400}
+    ]
+
+
+def test_stdin_through_the_installed_command() -> None:
+    omni = Path(sys.executable).parent / "omni"
+    done = subprocess.run(
+        [str(omni), "webhook", "parse", "--provider", "evolution", "-"],
+        input=fixture("evolution", "message_group"),
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["kind"] == "ignored"
+    bad = subprocess.run(
+        [str(omni), "webhook", "parse", "--provider", "zapi", "-"],
+        input=b"[]",
+        capture_output=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2
