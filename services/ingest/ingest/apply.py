@@ -6,7 +6,6 @@ derived ids, the realtime events its first delivery recorded, and hands them bac
 published again: a crash between commit and publish loses nothing.
 """
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +29,7 @@ from contracts import (
 )
 from contracts.inbound import InboundEvent
 from db import realtime_log
-from db.tenant import Connection, tenant_tx
+from db.tenant import Connection
 from ingest import persist
 from ingest.views import (
     content_of,
@@ -247,32 +246,3 @@ async def _status(
             error_code=event.error.code if event.error else None,
             error_reason=event.error.title if event.error else None,
         )
-
-
-def by_tenant(events: Sequence[InboundEvent]) -> dict[UUID, list[InboundEvent]]:
-    """Group a batch by tenant, keeping each tenant's events in their consumed order."""
-    groups: dict[UUID, list[InboundEvent]] = {}
-    for event in events:
-        if event.tenant_id is None:
-            raise ValueError(f"inbound event {event.event_id} carries no tenant_id")
-        groups.setdefault(event.tenant_id, []).append(event)
-    return groups
-
-
-async def apply_batch(
-    pool: asyncpg.Pool, events: Sequence[InboundEvent], concurrency: int
-) -> list[Outgoing]:
-    """One transaction per tenant (several tenants at once, bounded); what to publish after."""
-    limit = asyncio.Semaphore(concurrency)
-    outgoing: list[Outgoing] = []
-
-    async def one(tenant_id: UUID, tenant_events: list[InboundEvent]) -> None:
-        async with limit:
-            async with tenant_tx(pool, tenant_id) as conn:
-                downstream = await apply_tenant(conn, tenant_id, tenant_events)
-            outgoing.extend(downstream.outgoing(tenant_id))
-
-    async with asyncio.TaskGroup() as group:
-        for tenant_id, tenant_events in by_tenant(events).items():
-            group.create_task(one(tenant_id, tenant_events))
-    return outgoing

@@ -322,11 +322,6 @@ async def tenants_with_parked_statuses(conn: Connection) -> list[UUID]:
     return [r[0] for r in await conn.fetch("SELECT * FROM tenants_with_parked_statuses()")]
 
 
-async def forget_parked_tenant(conn: Connection) -> None:
-    """Drop the transaction's tenant from the reconcile list if it has nothing parked."""
-    await conn.execute("SELECT forget_parked_tenant()")
-
-
 async def record_webhook(conn: Connection, *, tenant_id: UUID, event: WebhookRecorded) -> bool:
     """The raw webhook in the audit log; False when it was recorded before."""
     status: str = await conn.execute(

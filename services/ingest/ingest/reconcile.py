@@ -43,7 +43,6 @@ async def reconcile_tenant(
         expired = await persist.expire_parked(conn, max_age_s=max_age_s)
         if expired:
             log.warning("parked statuses expired unmatched", count=expired)
-        await persist.forget_parked_tenant(conn)
         stamped = await realtime_log.record(conn, tenant_id, updates)
     return [Outgoing(topics.REALTIME, str(tenant_id), e) for e in stamped]
 

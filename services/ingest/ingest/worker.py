@@ -1,6 +1,6 @@
 """ingest-worker: consume ``omni.inbound`` in batches, persist, publish downstream, commit.
 
-Thin: the work is ``apply.apply_batch`` (SQL in ``persist``); offsets are committed by the
+Thin: the work is ``batch.apply_batch`` (SQL in ``persist``); offsets are committed by the
 BatchConsumer only after this handler returns, i.e. after commit and publish.
 """
 
@@ -16,7 +16,7 @@ from bus.publisher import Publisher
 from config.shared import DatabaseSettings, KafkaSettings
 from contracts import topics
 from db.pool import create_pool
-from ingest.apply import apply_batch
+from ingest.batch import apply_batch
 from ingest.readiness import broker_reachable, database_reachable
 from ingest.reconcile import run_reconciler
 from ingest.settings import IngestSettings
@@ -25,9 +25,11 @@ from telemetry.ops import serve_ops
 log = structlog.get_logger(__name__)
 
 
-def persist_handler(pool: asyncpg.Pool, publisher: Publisher, concurrency: int) -> Handler:
+def persist_handler(
+    pool: asyncpg.Pool, publisher: Publisher, *, concurrency: int, group: str
+) -> Handler:
     async def handle(batch: Sequence[Received]) -> None:
-        outgoing = await apply_batch(pool, [r.event for r in batch], concurrency)
+        outgoing = await apply_batch(pool, batch, concurrency=concurrency, group=group)
         await publisher.publish_many(outgoing)
 
     return handle
@@ -42,7 +44,9 @@ async def run(
     consumer = BatchConsumer(
         kafka,
         [topics.INBOUND],
-        persist_handler(pool, publisher, max(1, db.db_pool_max - 1)),
+        persist_handler(
+            pool, publisher, concurrency=max(1, db.db_pool_max - 1), group=settings.group_id
+        ),
         publisher,
         ConsumerOptions(
             group_id=settings.group_id,
