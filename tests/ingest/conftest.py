@@ -62,11 +62,12 @@ async def create_integration(
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def ingest_worker(
     db_settings: DatabaseSettings, kafka_settings: KafkaSettings
 ) -> AsyncIterator[None]:
-    """ingest-worker in this process, consuming the session's inbound topic."""
+    """ingest-worker in this process, consuming the session's inbound topic. Per module, so it
+    is not running (and dead-lettering other areas' broken records) while other areas test."""
     settings = IngestSettings(OPS_PORT=free_port(), reconcile_interval_s=0.5)  # type: ignore[call-arg]
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(settings, db_settings, kafka_settings, stop))
