@@ -15,6 +15,7 @@ import structlog
 import uvicorn
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import SecretStr
 
 from bus.publisher import Publisher
 from config import CredentialSettings, DatabaseSettings, KafkaSettings, load
@@ -141,10 +142,8 @@ def create_app(
     return app
 
 
-def _secret(value: object) -> str | None:
-    from pydantic import SecretStr
-
-    return value.get_secret_value() if isinstance(value, SecretStr) else None
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
 
 
 def _problem(status: int, code: str, detail: str) -> JSONResponse:

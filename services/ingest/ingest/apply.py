@@ -30,7 +30,7 @@ from contracts import (
 from contracts.inbound import InboundEvent
 from db import realtime_log
 from db.tenant import Connection
-from ingest import persist
+from ingest import parked, persist
 from ingest.views import (
     content_of,
     conversation_view,
@@ -236,7 +236,7 @@ async def _status(
         if existing is not None:
             await _again(conn, event, existing, [event_id], out)
             continue
-        await persist.park_status(
+        await parked.park_status(
             conn,
             tenant_id=tenant_id,
             integration_id=event.integration_id,

@@ -1,4 +1,4 @@
-"""SQL for inbound messages, reactions, statuses, parked statuses and the webhook audit log.
+"""SQL for inbound messages, reactions, statuses and the webhook audit log.
 
 One named function per query; the caller passes a connection whose transaction is bound to
 the tenant (``db.tenant.tenant_tx``), so row-level security checks every row. Deduplication
@@ -175,18 +175,6 @@ async def touch_conversation(
     return row
 
 
-async def conversation_with_contact(
-    conn: Connection, *, conversation_id: UUID
-) -> tuple[asyncpg.Record, asyncpg.Record]:
-    row = await conn.fetchrow("SELECT * FROM conversations WHERE id = $1", conversation_id)
-    assert row is not None
-    contact = await conn.fetchrow(
-        "SELECT id, display_name, phone FROM contacts WHERE id = $1", row["contact_id"]
-    )
-    assert contact is not None
-    return row, contact
-
-
 async def apply_reaction(
     conn: Connection,
     *,
@@ -257,69 +245,6 @@ async def apply_status(
         error_code,
         error_reason,
     )
-
-
-async def park_status(
-    conn: Connection,
-    *,
-    tenant_id: UUID,
-    integration_id: UUID,
-    provider_message_id: str,
-    status: MessageStatus,
-    reported_at: datetime,
-    error_code: str | None,
-    error_reason: str | None,
-) -> None:
-    """Keep a status whose message is not known yet (the webhook beat the send's response)."""
-    await conn.execute(
-        """
-        INSERT INTO parked_statuses (tenant_id, integration_id, provider_message_id, status,
-                                     error_code, error_reason, reported_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
-        ON CONFLICT (integration_id, provider_message_id, status) DO NOTHING
-        """,
-        tenant_id,
-        integration_id,
-        provider_message_id,
-        status.value,
-        error_code,
-        error_reason,
-        reported_at,
-    )
-
-
-async def claim_matched_parked(conn: Connection, *, limit: int) -> list[asyncpg.Record]:
-    """Parked statuses whose message now exists, locked for this transaction."""
-    return list(
-        await conn.fetch(
-            """
-            SELECT p.* FROM parked_statuses p
-            WHERE EXISTS (SELECT 1 FROM messages m WHERE m.integration_id = p.integration_id
-                          AND m.provider_message_id = p.provider_message_id)
-            ORDER BY p.reported_at, p.id
-            LIMIT $1
-            FOR UPDATE OF p SKIP LOCKED
-            """,
-            limit,
-        )
-    )
-
-
-async def delete_parked(conn: Connection, *, ids: Sequence[int]) -> None:
-    await conn.execute("DELETE FROM parked_statuses WHERE id = ANY($1::bigint[])", list(ids))
-
-
-async def expire_parked(conn: Connection, *, max_age_s: float) -> int:
-    deleted: str = await conn.execute(
-        "DELETE FROM parked_statuses WHERE created_at < now() - make_interval(secs => $1)",
-        max_age_s,
-    )
-    return int(deleted.split()[-1])
-
-
-async def tenants_with_parked_statuses(conn: Connection) -> list[UUID]:
-    """Across tenants, through the SECURITY DEFINER function of migration 0002 (ids only)."""
-    return [r[0] for r in await conn.fetch("SELECT * FROM tenants_with_parked_statuses()")]
 
 
 async def record_webhook(conn: Connection, *, tenant_id: UUID, event: WebhookRecorded) -> bool:

@@ -12,7 +12,7 @@ from bus.publisher import Outgoing, Publisher
 from contracts import MessageStatus, MessageUpdated, topics
 from db import realtime_log
 from db.tenant import tenant_tx
-from ingest import persist
+from ingest import parked, persist
 from ingest.views import message_view
 
 log = structlog.get_logger(__name__)
@@ -26,8 +26,8 @@ async def reconcile_tenant(
     """Apply the tenant's parked statuses whose message now exists; drop expired ones."""
     updates: list[MessageUpdated] = []
     async with tenant_tx(pool, tenant_id) as conn:
-        parked = await persist.claim_matched_parked(conn, limit=CLAIM_LIMIT)
-        for p in parked:
+        claimed = await parked.claim_matched_parked(conn, limit=CLAIM_LIMIT)
+        for p in claimed:
             row = await persist.apply_status(
                 conn,
                 integration_id=p["integration_id"],
@@ -39,8 +39,8 @@ async def reconcile_tenant(
             )
             if row is not None:
                 updates.append(MessageUpdated(message=message_view(row)))
-        await persist.delete_parked(conn, ids=[p["id"] for p in parked])
-        expired = await persist.expire_parked(conn, max_age_s=max_age_s)
+        await parked.delete_parked(conn, ids=[p["id"] for p in claimed])
+        expired = await parked.expire_parked(conn, max_age_s=max_age_s)
         if expired:
             log.warning("parked statuses expired unmatched", count=expired)
         stamped = await realtime_log.record(conn, tenant_id, updates)
@@ -49,7 +49,7 @@ async def reconcile_tenant(
 
 async def reconcile_once(pool: asyncpg.Pool, publisher: Publisher, *, max_age_s: float) -> int:
     async with pool.acquire() as conn:
-        tenants = await persist.tenants_with_parked_statuses(conn)
+        tenants = await parked.tenants_with_parked_statuses(conn)
     published = 0
     for tenant_id in tenants:
         outgoing = await reconcile_tenant(pool, tenant_id, max_age_s=max_age_s)
