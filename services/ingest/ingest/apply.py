@@ -21,16 +21,18 @@ from contracts import (
     MediaFetchRequested,
     MessageCreated,
     MessageReceived,
+    MessageStatus,
     MessageType,
     MessageUpdated,
     RealtimeEvent,
     StatusReported,
+    WebhookRecorded,
     topics,
 )
 from contracts.inbound import InboundEvent
 from db import realtime_log
 from db.tenant import Connection
-from ingest import parked, persist
+from ingest import bulk, parked, persist
 from ingest.views import (
     content_of,
     conversation_view,
@@ -67,79 +69,166 @@ class Downstream:
 async def apply_tenant(
     conn: Connection, tenant_id: UUID, events: Sequence[InboundEvent]
 ) -> Downstream:
-    """Apply ``events`` (in order) inside the caller's tenant transaction."""
+    """Apply ``events`` inside the caller's tenant transaction: the raw records and new
+    messages set-based, then reactions and statuses in their consumed order (so a reaction or
+    status may target a message of the same batch)."""
     out = Downstream()
+    await persist.record_webhooks(
+        conn, tenant_id=tenant_id, events=[e for e in events if isinstance(e, WebhookRecorded)]
+    )
+    messages = [
+        e
+        for e in events
+        if isinstance(e, MessageReceived) and e.message.type is not MessageType.REACTION
+    ]
+    if messages:
+        await _messages(conn, tenant_id, messages, out)
     for event in events:
-        if isinstance(event, MessageReceived):
-            if event.message.type is MessageType.REACTION:
-                await _reaction(conn, event, out)
-            else:
-                await _message(conn, tenant_id, event, out)
-        elif isinstance(event, StatusReported):
+        if isinstance(event, StatusReported):
             await _status(conn, tenant_id, event, out)
-        else:
-            await persist.record_webhook(conn, tenant_id=tenant_id, event=event)
+        elif isinstance(event, MessageReceived) and event.message.type is MessageType.REACTION:
+            await _reaction(conn, event, out)
     # record() is typed for one event class per call; the cursors must follow this mixed order.
     out.new = await realtime_log.record(conn, tenant_id, out.new)  # type: ignore[type-var]
     return out
 
 
-async def _message(
-    conn: Connection, tenant_id: UUID, event: MessageReceived, out: Downstream
-) -> None:
+def _is_outbound(event: MessageReceived) -> bool:
+    return event.message.from_me or event.message.direction == "outbound_echo"
+
+
+def _contacts(events: Sequence[MessageReceived]) -> list[bulk.ContactIn]:
+    """One contact per chat, the batch's latest known phone / lid / profile name winning."""
+    merged: dict[tuple[UUID, str], bulk.ContactIn] = {}
+    for e in events:
+        key = (e.integration_id, e.message.chat.id)
+        sender = e.message.sender
+        seen = merged.get(key)
+        if _is_outbound(e):  # the business wrote: the sender is not the contact
+            phone = lid = name = None
+        else:
+            phone, lid, name = sender.phone, sender.lid, sender.display_name
+        merged[key] = bulk.ContactIn(
+            e.integration_id,
+            e.message.chat.id,
+            phone or (seen.phone if seen else None),
+            lid or (seen.lid if seen else None),
+            name or (seen.display_name if seen else None),
+        )
+    return list(merged.values())
+
+
+def _message_in(event: MessageReceived, conversation_id: UUID) -> bulk.MessageIn:
     message = event.message
-    outbound = message.from_me or message.direction == "outbound_echo"
-    contact = await persist.upsert_contact(
-        conn,
-        tenant_id=tenant_id,
-        integration_id=event.integration_id,
-        external_id=message.chat.id,
-        phone=None if outbound else message.sender.phone,
-        lid=None if outbound else message.sender.lid,
-        display_name=None if outbound else message.sender.display_name,
-    )
-    conversation_id = await persist.conversation_id_for(
-        conn, tenant_id=tenant_id, integration_id=event.integration_id, contact_id=contact["id"]
-    )
+    outbound = _is_outbound(event)
     media = media_of(message)
-    row = await persist.insert_inbound_message(
-        conn,
-        tenant_id=tenant_id,
+    return bulk.MessageIn(
+        conversation_id=conversation_id,
         integration_id=event.integration_id,
-        conversation_id=conversation_id,
-        message=message,
-        content=content_of(message),
-        media=media,
-    )
-    ids = [derived_id(event.event_id, "message"), derived_id(event.event_id, "conversation")]
-    if row is None:
-        existing = await persist.message_by_provider_id(
-            conn,
-            integration_id=event.integration_id,
-            provider_message_id=message.provider_message_id,
-        )
-        if existing is not None:
-            await _again(conn, event, existing, ids, out)
-        return
-    conversation = await persist.touch_conversation(
-        conn,
-        conversation_id=conversation_id,
-        preview=preview(message),
-        at=message.sent_at,
-        inbound=not outbound,
+        direction="outbound" if outbound else "inbound",
+        type=message.type.value,
+        status=MessageStatus.SENT.value if outbound else MessageStatus.RECEIVED.value,
         provider_message_id=message.provider_message_id,
+        sender_name=message.sender.display_name,
+        text=message.text,
+        caption=message.caption,
+        content=content_of(message),
+        reply_to_provider_message_id=message.reply_to_provider_message_id,
+        media_provider_ref=media.provider_ref if media else None,
+        media_mime=media.mime if media else None,
+        media_size=media.size if media else None,
+        media_sha256=media.sha256 if media else None,
+        media_filename=media.filename if media else None,
+        provider_timestamp=message.sent_at,
     )
-    trace = child(event.traceparent)
-    out.new.append(MessageCreated(event_id=ids[0], message=message_view(row), traceparent=trace))
-    out.new.append(
-        ConversationUpdated(
-            event_id=ids[1],
-            conversation=conversation_view(conversation, contact, event.provider),
-            traceparent=trace,
+
+
+def _touches(new: Sequence[tuple[MessageReceived, asyncpg.Record]]) -> list[bulk.ConversationTouch]:
+    """Per conversation: the newest message's preview, unread count, newest inbound."""
+    touches: dict[UUID, bulk.ConversationTouch] = {}
+    for event, row in new:
+        inbound = not _is_outbound(event)
+        at = event.message.sent_at
+        t = touches.get(row["conversation_id"])
+        newest = t is None or at >= t.at
+        newer_inbound = inbound and (t is None or t.inbound_at is None or at >= t.inbound_at)
+        touches[row["conversation_id"]] = bulk.ConversationTouch(
+            conversation_id=row["conversation_id"],
+            preview=preview(event.message) if newest or t is None else t.preview,
+            at=at if newest or t is None else t.at,
+            unread=(t.unread if t else 0) + (1 if inbound else 0),
+            inbound_at=at if newer_inbound else (t.inbound_at if t else None),
+            inbound_provider_message_id=event.message.provider_message_id
+            if newer_inbound
+            else (t.inbound_provider_message_id if t else None),
         )
+    return list(touches.values())
+
+
+async def _messages(
+    conn: Connection, tenant_id: UUID, events: Sequence[MessageReceived], out: Downstream
+) -> None:
+    contacts = await bulk.upsert_contacts(conn, tenant_id=tenant_id, contacts=_contacts(events))
+    contact_of = {(c["integration_id"], c["external_id"]): c for c in contacts}
+    conversation_of = await bulk.conversations_for(
+        conn, tenant_id=tenant_id, pairs=[(c["integration_id"], c["id"]) for c in contacts]
     )
-    if media is not None:
-        out.media.append(_media_request(event, row, media_ref=media))
+
+    def conversation(e: MessageReceived) -> UUID:
+        return conversation_of[contact_of[(e.integration_id, e.message.chat.id)]["id"]]
+
+    inserted = await bulk.insert_messages(
+        conn, tenant_id=tenant_id, messages=[_message_in(e, conversation(e)) for e in events]
+    )
+    rows = {(r["integration_id"], r["provider_message_id"]): r for r in inserted}
+    unlinked = [r["id"] for r in inserted if r["reply_to_provider_message_id"]]
+    if unlinked and any(r["reply_to_message_id"] is None for r in inserted):
+        for r in await bulk.link_replies(conn, message_ids=unlinked):
+            rows[(r["integration_id"], r["provider_message_id"])] = r
+    new: list[tuple[MessageReceived, asyncpg.Record]] = []
+    repeated: list[MessageReceived] = []
+    for e in events:  # the first event of a provider id made the row; others repeat it
+        row = rows.pop((e.integration_id, e.message.provider_message_id), None)
+        if row is not None:
+            new.append((e, row))
+        else:
+            repeated.append(e)
+    conversations = {
+        r["id"]: r for r in await bulk.touch_conversations(conn, touches=_touches(new))
+    }
+    contact_by_id = {c["id"]: c for c in contacts}
+    last_event: dict[UUID, MessageReceived] = {}
+    for e, row in new:
+        trace = child(e.traceparent)
+        out.new.append(
+            MessageCreated(
+                event_id=derived_id(e.event_id, "message"),
+                message=message_view(row),
+                traceparent=trace,
+            )
+        )
+        last_event[row["conversation_id"]] = e
+        media = media_of(e.message)
+        if media is not None:
+            out.media.append(_media_request(e, row, media_ref=media))
+    for conversation_id, e in last_event.items():
+        row = conversations[conversation_id]
+        out.new.append(
+            ConversationUpdated(
+                event_id=derived_id(e.event_id, "conversation"),
+                conversation=conversation_view(row, contact_by_id[row["contact_id"]], e.provider),
+                traceparent=child(e.traceparent),
+            )
+        )
+    if repeated:
+        existing = await bulk.messages_by_provider_ids(
+            conn, keys=[(e.integration_id, e.message.provider_message_id) for e in repeated]
+        )
+        for e in repeated:
+            found = existing.get((e.integration_id, e.message.provider_message_id))
+            if found is not None:
+                ids = [derived_id(e.event_id, "message"), derived_id(e.event_id, "conversation")]
+                await _again(conn, e, found, ids, out)
 
 
 def _media_request(
