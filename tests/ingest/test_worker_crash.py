@@ -77,7 +77,11 @@ async def test_worker_killed_repeatedly_loses_and_duplicates_nothing(
     try:
         with running() as sim_server:
             async with (
-                serving(api_settings(), db_settings, private_kafka, vault) as api,
+                # A generous ack wait: a 503 here would be right (the provider retries) but the
+                # simulator does not retry, and the 2-core box is busy with the whole suite.
+                serving(
+                    api_settings(publish_timeout_s=15.0), db_settings, private_kafka, vault
+                ) as api,
                 SimControl(sim_server.base_url) as sim,
             ):
                 wired = await wire(owner_conn, vault, sim, api, tenant_id, Provider.EVOLUTION)
