@@ -9,12 +9,13 @@ import importlib
 from collections.abc import Callable
 
 ENTRYPOINTS: dict[str, str] = {
-    # Filled in as services land, e.g. "ingest-api": "ingest.__main__:api".
-    "gateway": "realtime.__main__:main",
-    "simulator": "simulator.__main__:main",
+    "ingest-api": "ingest.__main__:api",
+    "ingest-worker": "ingest.__main__:worker",
+    "dispatcher": "dispatcher.__main__:main",
     "media-worker": "media.__main__:worker",
     "media-api": "media.__main__:api",
-    "dispatcher": "dispatcher.__main__:main",
+    "gateway": "realtime.__main__:main",
+    "simulator": "simulator.__main__:main",
 }
 
 

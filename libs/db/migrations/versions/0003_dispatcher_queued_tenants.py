@@ -8,13 +8,13 @@ function) read across tenants; omni_app is not named by it and stays isolated. A
 index keeps the scan to the queued outbound rows.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 """
 
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,337 @@
+"""Applying inbound events to the database: one transaction per tenant per batch, then the
+downstream events (realtime snapshots, media fetch requests) to publish after commit.
+
+A redelivered event changes nothing (ON CONFLICT / forward-only updates) but finds, by their
+derived ids, the realtime events its first delivery recorded, and hands them back to be
+published again: a crash between commit and publish loses nothing.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import structlog
+from pydantic import TypeAdapter
+
+from bus.publisher import Outgoing
+from contracts import (
+    ConversationUpdated,
+    MediaFetchRequested,
+    MessageCreated,
+    MessageReceived,
+    MessageStatus,
+    MessageType,
+    MessageUpdated,
+    RealtimeEvent,
+    StatusReported,
+    WebhookRecorded,
+    topics,
+)
+from contracts.inbound import InboundEvent
+from db import realtime_log
+from db.tenant import Connection
+from ingest import bulk, parked, persist
+from ingest.views import (
+    content_of,
+    conversation_view,
+    derived_id,
+    media_of,
+    media_ref_of,
+    message_view,
+    preview,
+)
+from telemetry.trace import child
+
+log = structlog.get_logger(__name__)
+
+_REALTIME: TypeAdapter[Any] = TypeAdapter(RealtimeEvent)
+
+NewRealtime = MessageCreated | MessageUpdated | ConversationUpdated
+
+
+@dataclass
+class Downstream:
+    """What one tenant's transaction asks to publish once it has committed."""
+
+    new: list[NewRealtime] = field(default_factory=list)  # to record in the realtime log
+    again: list[Any] = field(default_factory=list)  # recorded by an earlier delivery
+    media: list[MediaFetchRequested] = field(default_factory=list)
+
+    def outgoing(self, tenant_id: UUID) -> list[Outgoing]:
+        key = str(tenant_id)
+        out = [Outgoing(topics.REALTIME, key, e) for e in [*self.again, *self.new]]
+        out += [Outgoing(topics.MEDIA, str(m.message_id), m) for m in self.media]
+        return out
+
+
+async def apply_tenant(
+    conn: Connection, tenant_id: UUID, events: Sequence[InboundEvent]
+) -> Downstream:
+    """Apply ``events`` inside the caller's tenant transaction: the raw records and new
+    messages set-based, then reactions and statuses in their consumed order (so a reaction or
+    status may target a message of the same batch)."""
+    out = Downstream()
+    await persist.record_webhooks(
+        conn, tenant_id=tenant_id, events=[e for e in events if isinstance(e, WebhookRecorded)]
+    )
+    messages = [
+        e
+        for e in events
+        if isinstance(e, MessageReceived) and e.message.type is not MessageType.REACTION
+    ]
+    if messages:
+        await _messages(conn, tenant_id, messages, out)
+    for event in events:
+        if isinstance(event, StatusReported):
+            await _status(conn, tenant_id, event, out)
+        elif isinstance(event, MessageReceived) and event.message.type is MessageType.REACTION:
+            await _reaction(conn, event, out)
+    # record() is typed for one event class per call; the cursors must follow this mixed order.
+    out.new = await realtime_log.record(conn, tenant_id, out.new)  # type: ignore[type-var]
+    return out
+
+
+def _is_outbound(event: MessageReceived) -> bool:
+    return event.message.from_me or event.message.direction == "outbound_echo"
+
+
+def _contacts(events: Sequence[MessageReceived]) -> list[bulk.ContactIn]:
+    """One contact per chat, the batch's latest known phone / lid / profile name winning."""
+    merged: dict[tuple[UUID, str], bulk.ContactIn] = {}
+    for e in events:
+        key = (e.integration_id, e.message.chat.id)
+        sender = e.message.sender
+        seen = merged.get(key)
+        if _is_outbound(e):  # the business wrote: the sender is not the contact
+            phone = lid = name = None
+        else:
+            phone, lid, name = sender.phone, sender.lid, sender.display_name
+        merged[key] = bulk.ContactIn(
+            e.integration_id,
+            e.message.chat.id,
+            phone or (seen.phone if seen else None),
+            lid or (seen.lid if seen else None),
+            name or (seen.display_name if seen else None),
+        )
+    return list(merged.values())
+
+
+def _message_in(event: MessageReceived, conversation_id: UUID) -> bulk.MessageIn:
+    message = event.message
+    outbound = _is_outbound(event)
+    media = media_of(message)
+    return bulk.MessageIn(
+        conversation_id=conversation_id,
+        integration_id=event.integration_id,
+        direction="outbound" if outbound else "inbound",
+        type=message.type.value,
+        status=MessageStatus.SENT.value if outbound else MessageStatus.RECEIVED.value,
+        provider_message_id=message.provider_message_id,
+        sender_name=message.sender.display_name,
+        text=message.text,
+        caption=message.caption,
+        content=content_of(message),
+        reply_to_provider_message_id=message.reply_to_provider_message_id,
+        media_provider_ref=media.provider_ref if media else None,
+        media_mime=media.mime if media else None,
+        media_size=media.size if media else None,
+        media_sha256=media.sha256 if media else None,
+        media_filename=media.filename if media else None,
+        provider_timestamp=message.sent_at,
+    )
+
+
+def _touches(new: Sequence[tuple[MessageReceived, asyncpg.Record]]) -> list[bulk.ConversationTouch]:
+    """Per conversation: the newest message's preview, unread count, newest inbound."""
+    touches: dict[UUID, bulk.ConversationTouch] = {}
+    for event, row in new:
+        inbound = not _is_outbound(event)
+        at = event.message.sent_at
+        t = touches.get(row["conversation_id"])
+        newest = t is None or at >= t.at
+        newer_inbound = inbound and (t is None or t.inbound_at is None or at >= t.inbound_at)
+        touches[row["conversation_id"]] = bulk.ConversationTouch(
+            conversation_id=row["conversation_id"],
+            preview=preview(event.message) if newest or t is None else t.preview,
+            at=at if newest or t is None else t.at,
+            unread=(t.unread if t else 0) + (1 if inbound else 0),
+            inbound_at=at if newer_inbound else (t.inbound_at if t else None),
+            inbound_provider_message_id=event.message.provider_message_id
+            if newer_inbound
+            else (t.inbound_provider_message_id if t else None),
+        )
+    return list(touches.values())
+
+
+async def _messages(
+    conn: Connection, tenant_id: UUID, events: Sequence[MessageReceived], out: Downstream
+) -> None:
+    contacts = await bulk.upsert_contacts(conn, tenant_id=tenant_id, contacts=_contacts(events))
+    contact_of = {(c["integration_id"], c["external_id"]): c for c in contacts}
+    conversation_of = await bulk.conversations_for(
+        conn, tenant_id=tenant_id, pairs=[(c["integration_id"], c["id"]) for c in contacts]
+    )
+
+    def conversation(e: MessageReceived) -> UUID:
+        return conversation_of[contact_of[(e.integration_id, e.message.chat.id)]["id"]]
+
+    inserted = await bulk.insert_messages(
+        conn, tenant_id=tenant_id, messages=[_message_in(e, conversation(e)) for e in events]
+    )
+    rows = {(r["integration_id"], r["provider_message_id"]): r for r in inserted}
+    unlinked = [r["id"] for r in inserted if r["reply_to_provider_message_id"]]
+    if unlinked and any(r["reply_to_message_id"] is None for r in inserted):
+        for r in await bulk.link_replies(conn, message_ids=unlinked):
+            rows[(r["integration_id"], r["provider_message_id"])] = r
+    new: list[tuple[MessageReceived, asyncpg.Record]] = []
+    repeated: list[MessageReceived] = []
+    for e in events:  # the first event of a provider id made the row; others repeat it
+        row = rows.pop((e.integration_id, e.message.provider_message_id), None)
+        if row is not None:
+            new.append((e, row))
+        else:
+            repeated.append(e)
+    conversations = {
+        r["id"]: r for r in await bulk.touch_conversations(conn, touches=_touches(new))
+    }
+    contact_by_id = {c["id"]: c for c in contacts}
+    last_event: dict[UUID, MessageReceived] = {}
+    for e, row in new:
+        trace = child(e.traceparent)
+        out.new.append(
+            MessageCreated(
+                event_id=derived_id(e.event_id, "message"),
+                message=message_view(row),
+                traceparent=trace,
+            )
+        )
+        last_event[row["conversation_id"]] = e
+        media = media_of(e.message)
+        if media is not None:
+            out.media.append(_media_request(e, row, media_ref=media))
+    for conversation_id, e in last_event.items():
+        row = conversations[conversation_id]
+        out.new.append(
+            ConversationUpdated(
+                event_id=derived_id(e.event_id, "conversation"),
+                conversation=conversation_view(row, contact_by_id[row["contact_id"]], e.provider),
+                traceparent=child(e.traceparent),
+            )
+        )
+    if repeated:
+        existing = await bulk.messages_by_provider_ids(
+            conn, keys=[(e.integration_id, e.message.provider_message_id) for e in repeated]
+        )
+        for e in repeated:
+            found = existing.get((e.integration_id, e.message.provider_message_id))
+            if found is not None:
+                ids = [derived_id(e.event_id, "message"), derived_id(e.event_id, "conversation")]
+                await _again(conn, e, found, ids, out)
+
+
+def _media_request(
+    event: MessageReceived, row: asyncpg.Record, media_ref: Any
+) -> MediaFetchRequested:
+    return MediaFetchRequested(
+        event_id=derived_id(event.event_id, "media"),
+        tenant_id=event.tenant_id,
+        traceparent=child(event.traceparent),
+        message_id=row["id"],
+        conversation_id=row["conversation_id"],
+        integration_id=event.integration_id,
+        provider=event.provider,
+        message_type=MessageType(row["type"]),
+        media=media_ref,
+    )
+
+
+async def _again(
+    conn: Connection,
+    event: MessageReceived | StatusReported,
+    row: asyncpg.Record,
+    ids: list[UUID],
+    out: Downstream,
+) -> None:
+    """A redelivery of an event already applied: publish what its first delivery recorded."""
+    payloads = await persist.recorded_realtime(
+        conn, conversation_id=row["conversation_id"], event_ids=ids
+    )
+    if not payloads:
+        return  # a different delivery of the same provider message: nothing of ours to resend
+    out.again.extend(_REALTIME.validate_python(p) for p in payloads)
+    ref = media_ref_of(row)
+    if isinstance(event, MessageReceived) and row["media_state"] == "pending" and ref is not None:
+        out.media.append(_media_request(event, row, media_ref=ref))
+
+
+async def _reaction(conn: Connection, event: MessageReceived, out: Downstream) -> None:
+    reaction = event.message.reaction
+    if reaction is None:
+        raise ValueError(f"reaction message {event.message.provider_message_id} has no reaction")
+    row = await persist.apply_reaction(
+        conn,
+        integration_id=event.integration_id,
+        target_provider_message_id=reaction.target_provider_message_id,
+        emoji=reaction.emoji,
+        direction="outbound" if event.message.from_me else "inbound",
+    )
+    event_id = derived_id(event.event_id, "reaction")
+    if row is not None:
+        out.new.append(
+            MessageUpdated(
+                event_id=event_id, message=message_view(row), traceparent=child(event.traceparent)
+            )
+        )
+        return
+    target = await persist.message_by_provider_id(
+        conn,
+        integration_id=event.integration_id,
+        provider_message_id=reaction.target_provider_message_id,
+    )
+    if target is None:
+        log.info("reaction to an unknown message dropped", integration_id=str(event.integration_id))
+        return
+    await _again(conn, event, target, [event_id], out)
+
+
+async def _status(
+    conn: Connection, tenant_id: UUID, event: StatusReported, out: Downstream
+) -> None:
+    for provider_message_id in event.provider_message_ids:
+        row = await persist.apply_status(
+            conn,
+            integration_id=event.integration_id,
+            provider_message_id=provider_message_id,
+            status=event.status,
+            reported_at=event.reported_at,
+            error_code=event.error.code if event.error else None,
+            error_reason=event.error.title if event.error else None,
+        )
+        event_id = derived_id(event.event_id, f"status:{provider_message_id}")
+        if row is not None:
+            out.new.append(
+                MessageUpdated(
+                    event_id=event_id,
+                    message=message_view(row),
+                    traceparent=child(event.traceparent),
+                )
+            )
+            continue
+        existing = await persist.message_by_provider_id(
+            conn, integration_id=event.integration_id, provider_message_id=provider_message_id
+        )
+        if existing is not None:
+            await _again(conn, event, existing, [event_id], out)
+            continue
+        await parked.park_status(
+            conn,
+            tenant_id=tenant_id,
+            integration_id=event.integration_id,
+            provider_message_id=provider_message_id,
+            status=event.status,
+            reported_at=event.reported_at,
+            error_code=event.error.code if event.error else None,
+            error_reason=event.error.title if event.error else None,
+        )

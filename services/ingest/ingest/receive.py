@@ -1,0 +1,178 @@
+"""The webhook pipeline behind ingest-api's routes, in the order the issue fixes:
+route → verify on the raw bytes → integration enabled → parse (pure) → account check →
+publish and wait for the broker's ack. Raises ``ingest.errors`` types; the routes translate.
+"""
+
+import asyncio
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import orjson
+import structlog
+
+from bus.publisher import Outgoing, Publisher
+from contracts import Provider
+from ingest import normalize
+from ingest.errors import (
+    BrokerUnavailable,
+    ForeignAccount,
+    IntegrationDisabled,
+    NotAuthentic,
+    NotJson,
+    Refused,
+    UnknownIntegration,
+)
+from ingest.metrics import WEBHOOKS
+from ingest.routing import Route, RouteCache
+from providers.base import Rejection, WebhookSecrets
+from providers.meta.verify import handshake
+from providers.registry import codec
+from providers.secret import TOKEN_HEADER, ZAPI_QUERY_PARAM
+
+log = structlog.get_logger(__name__)
+
+
+class Receiver:
+    def __init__(
+        self,
+        routes: RouteCache,
+        publisher: Publisher,
+        *,
+        publish_timeout_s: float,
+        meta_app_secret: str | None,
+        meta_verify_token: str | None,
+    ) -> None:
+        self._routes = routes
+        self._publisher = publisher
+        self._publish_timeout_s = publish_timeout_s
+        self._meta_app = WebhookSecrets(app_secret=meta_app_secret, verify_token=meta_verify_token)
+
+    async def integration_webhook(
+        self,
+        provider_name: str,
+        webhook_key: str,
+        headers: Mapping[str, str],
+        query: Mapping[str, str],
+        body: bytes,
+        traceparent: str,
+    ) -> int:
+        """Accept a webhook posted to one integration's URL; the number of events published."""
+        route = await self._route(provider_name, webhook_key)
+        headers = _with_query_token(route.provider, headers, query)
+        _authentic(route.provider, headers, body, route.secrets)
+        if not route.active:
+            raise IntegrationDisabled("the integration is disabled")
+        _json(body)
+        origin = _origin(route, traceparent)
+        parsed = codec(route.provider).parse(body)
+        if isinstance(parsed, Rejection):
+            # Authentic but not understood: recorded raw (replayable) and answered 200, so
+            # the provider does not retry something that will never parse.
+            await self._publish(
+                [normalize.record(origin, body, error=parsed.reason, event_count=0)]
+            )
+            WEBHOOKS.labels(route.provider.value, "failed").inc()
+            return 0
+        foreign = parsed.account_refs - {route.account}
+        if foreign:
+            raise ForeignAccount(
+                f"the body names {len(foreign)} account(s) not of this integration"
+            )
+        items = normalize.events(origin, parsed, body)
+        await self._publish(items)
+        WEBHOOKS.labels(route.provider.value, "accepted").inc()
+        return len(items) - 1
+
+    async def meta_app_webhook(
+        self, headers: Mapping[str, str], body: bytes, traceparent: str
+    ) -> int:
+        """Meta's app-level endpoint: one app for many numbers, each entry routed by its
+        ``phone_number_id``. Numbers we do not know (or disabled) are skipped."""
+        _authentic(Provider.META, headers, body, self._meta_app)
+        _json(body)
+        parsed = codec(Provider.META).parse(body)
+        if isinstance(parsed, Rejection):
+            # No integration (so no tenant) to record it under: refuse.
+            raise Refused(f"unusable Meta payload: {parsed.reason}")
+        items: list[Outgoing] = []
+        for account in sorted(parsed.account_refs):
+            route = await self._routes.by_account(Provider.META, account)
+            if route is None or not route.active:
+                log.warning("meta app webhook for an unknown or disabled number", account=account)
+                continue
+            items += normalize.events(
+                _origin(route, traceparent), normalize.for_account(parsed, account), body
+            )
+        if not items:
+            raise UnknownIntegration("no known, enabled integration for this webhook")
+        await self._publish(items)
+        WEBHOOKS.labels(Provider.META.value, "accepted").inc()
+        return len(items)
+
+    async def handshake(
+        self, provider_name: str, webhook_key: str | None, params: Mapping[str, str]
+    ) -> str:
+        """Meta's GET verification: the challenge to echo back."""
+        if webhook_key is None:
+            secrets = self._meta_app
+        else:
+            route = await self._route(provider_name, webhook_key)
+            if route.provider is not Provider.META:
+                raise UnknownIntegration("only Meta integrations have a GET handshake")
+            secrets = route.secrets
+        answer = handshake(params, secrets.verify_token)
+        if isinstance(answer, Rejection):
+            raise Refused(answer.reason, status=answer.status)
+        return answer
+
+    async def _route(self, provider_name: str, webhook_key: str) -> Route:
+        route = await self._routes.by_key(webhook_key)
+        if route is None or route.provider.value != provider_name:
+            raise UnknownIntegration("no integration has this webhook address")
+        return route
+
+    async def _publish(self, items: list[Outgoing]) -> None:
+        try:
+            await asyncio.wait_for(self._publisher.publish_many(items), self._publish_timeout_s)
+        except Exception as exc:
+            log.error("broker did not acknowledge the webhook's events", error=repr(exc))
+            raise BrokerUnavailable("the broker did not acknowledge; retry later") from exc
+
+
+def _origin(route: Route, traceparent: str) -> normalize.Origin:
+    return normalize.Origin(
+        tenant_id=route.tenant_id,
+        integration_id=route.integration_id,
+        provider=route.provider,
+        account=route.account,
+        webhook_id=uuid4(),
+        received_at=datetime.now(UTC),
+        traceparent=traceparent,
+    )
+
+
+def _authentic(
+    provider: Provider, headers: Mapping[str, str], body: bytes, secrets: WebhookSecrets
+) -> None:
+    rejection = codec(provider).verify(headers, body, secrets)
+    if rejection is not None:
+        raise NotAuthentic(rejection.reason, status=rejection.status)
+
+
+def _json(body: bytes) -> None:
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise NotJson("the body is not JSON") from None
+
+
+def _with_query_token(
+    provider: Provider, headers: Mapping[str, str], query: Mapping[str, str]
+) -> Mapping[str, str]:
+    """Z-API cannot send headers: its callback URL carries the secret as ``?token=``, which
+    the shared-secret check reads from ``X-Webhook-Token`` (see ``providers.secret``)."""
+    token = query.get(ZAPI_QUERY_PARAM)
+    if provider is not Provider.ZAPI or token is None:
+        return headers
+    return {**headers, TOKEN_HEADER: token}

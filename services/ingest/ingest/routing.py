@@ -1,0 +1,87 @@
+"""Which integration a webhook belongs to, and the secrets to authenticate it with.
+
+Lookups go through the SECURITY DEFINER route functions (no tenant is known yet); credentials
+are then decrypted inside a tenant transaction. Results, including "no such key", are cached for
+``ttl_s`` so a flood of webhooks costs no database round trips, and a disabled integration stops
+being accepted within that time.
+"""
+
+import time
+from dataclasses import dataclass
+from uuid import UUID
+
+import asyncpg
+
+from contracts import Provider
+from credentials import Vault
+from db.tenant import tenant_tx
+from providers.base import WebhookSecrets
+from providers.registry import webhook_secrets
+
+
+@dataclass(frozen=True)
+class Route:
+    integration_id: UUID
+    tenant_id: UUID
+    provider: Provider
+    account: str
+    active: bool
+    secrets: WebhookSecrets
+
+
+MAX_ENTRIES = 10_000
+
+
+class RouteCache:
+    def __init__(self, pool: asyncpg.Pool, vault: Vault, ttl_s: float) -> None:
+        self._pool = pool
+        self._vault = vault
+        self._ttl_s = ttl_s
+        self._entries: dict[tuple[str, ...], tuple[float, Route | None]] = {}
+
+    async def by_key(self, webhook_key: str) -> Route | None:
+        return await self._cached(
+            ("key", webhook_key), "SELECT * FROM route_by_webhook_key($1)", webhook_key
+        )
+
+    async def by_account(self, provider: Provider, account: str) -> Route | None:
+        return await self._cached(
+            ("account", provider.value, account),
+            "SELECT * FROM route_by_account($1, $2)",
+            provider.value,
+            account,
+        )
+
+    async def _cached(self, key: tuple[str, ...], sql: str, *args: str) -> Route | None:
+        now = time.monotonic()
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        route = await self._load(sql, *args)
+        if len(self._entries) >= MAX_ENTRIES:  # bounded: drop the oldest insertions
+            for stale in list(self._entries)[: MAX_ENTRIES // 10]:
+                del self._entries[stale]
+        self._entries[key] = (now + self._ttl_s, route)
+        return route
+
+    async def _load(self, sql: str, *args: str) -> Route | None:
+        row = await self._pool.fetchrow(sql, *args)
+        if row is None:
+            return None
+        async with tenant_tx(self._pool, row["tenant_id"]) as conn:
+            stored = await conn.fetchrow(
+                "SELECT credentials, verify_token FROM integrations WHERE id = $1",
+                row["integration_id"],
+            )
+        if stored is None:
+            return None
+        provider = Provider(row["provider"])
+        credentials = self._vault.open(stored["credentials"])
+        return Route(
+            integration_id=row["integration_id"],
+            tenant_id=row["tenant_id"],
+            provider=provider,
+            account=row["external_account_id"],
+            active=row["status"] != "disabled",
+            secrets=webhook_secrets(provider, credentials, stored["verify_token"]),
+        )
