@@ -3,7 +3,7 @@
 import asyncio
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bus.publisher import Publisher
 from config.shared import KafkaSettings
@@ -48,11 +48,12 @@ async def replay(
 ) -> ReplayResult:
     """Send every dead letter not replayed before back to its source topic.
 
-    The replay has its own consumer group, so each dead letter is replayed once; it stops
-    when the topic has been idle for ``idle_s`` or after ``limit`` records.
+    Only the dead letters present when the replay starts are sent: one that fails again and is
+    dead-lettered anew waits for the next replay instead of being chased forever. The replay
+    has its own consumer group, so each dead letter is replayed once; it also stops after
+    ``idle_s`` without records, or after ``limit`` records.
     """
     consumer = AIOKafkaConsumer(
-        topics.DEADLETTER,
         bootstrap_servers=settings.bootstrap,
         group_id=REPLAY_GROUP,
         enable_auto_commit=False,
@@ -62,12 +63,24 @@ async def replay(
     counts: dict[str, int] = {}
     total = 0
     try:
-        while limit is None or total < limit:
-            batches = await consumer.getmany(timeout_ms=int(idle_s * 1000), max_records=100)
+        await consumer.topics()  # refreshes metadata, so the partitions below are known
+        partitions = [
+            TopicPartition(topics.DEADLETTER, p)
+            for p in sorted(consumer.partitions_for_topic(topics.DEADLETTER) or ())
+        ]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        remaining = {tp for tp in partitions if await consumer.position(tp) < ends[tp]}
+        while remaining and (limit is None or total < limit):
+            batches = await consumer.getmany(
+                *remaining, timeout_ms=int(idle_s * 1000), max_records=100
+            )
             if not batches:
                 break
             for tp, records in batches.items():
                 for record in records:
+                    if record.offset >= ends[tp] or (limit is not None and total >= limit):
+                        break
                     letter: DeadLettered = decode(topics.DEADLETTER, record.value)
                     headers = [(k, v.encode()) for k, v in letter.headers.items()]
                     await publisher.publish_raw(
@@ -78,7 +91,9 @@ async def replay(
                     )
                     counts[letter.source_topic] = counts.get(letter.source_topic, 0) + 1
                     total += 1
-                await consumer.commit({tp: records[-1].offset + 1})
+                    await consumer.commit({tp: record.offset + 1})
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
                 await asyncio.sleep(0)
     finally:
         await consumer.stop()

@@ -160,3 +160,39 @@ async def test_replay_sends_dead_letters_back_to_their_topic(
     finally:
         await consumer.stop()
     assert found
+
+
+async def test_replay_stops_at_what_was_there_when_it_started(
+    kafka_settings: KafkaSettings,
+) -> None:
+    """A dead letter that fails again lands back on the topic; the replay must not chase it."""
+    from bus.deadletter import dead_letter_event
+
+    event = _media_events(1)[0]
+    letter = dead_letter_event(
+        source_topic=topics.DEADLETTER,
+        group="g",
+        key=b"loop",
+        value=dead_letter_event(
+            source_topic=topics.MEDIA,
+            group="g",
+            key=b"k",
+            value=event.model_dump_json().encode(),
+            headers={},
+            error="x",
+            attempts=1,
+        )
+        .model_dump_json()
+        .encode(),
+        headers={},
+        error="x",
+        attempts=1,
+    )
+    async with Publisher(kafka_settings) as publisher:
+        # Its source is the dead-letter topic itself: replaying it appends a new dead letter,
+        # exactly like a record that fails again at once.
+        await publisher.publish(topics.DEADLETTER, letter)
+        first = await asyncio.wait_for(replay(kafka_settings, publisher, idle_s=1.0), 60)
+        second = await asyncio.wait_for(replay(kafka_settings, publisher, idle_s=1.0), 60)
+    assert first.by_topic.get(topics.DEADLETTER, 0) >= 1
+    assert second.replayed >= 1  # the re-dead-lettered copy waits for the next replay
