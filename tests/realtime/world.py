@@ -13,9 +13,10 @@ from contracts.realtime import ConversationUpdated, MessageCreated
 from credentials import Vault
 from db.provision import insert_integration
 from db.realtime_log import record
+from db.snapshots import message_view
 from db.tenant import tenant_tx
 from realtime.store import conversations, messages
-from realtime.views import conversation_view, message_view
+from realtime.views import conversation_view
 
 
 @dataclass(frozen=True)

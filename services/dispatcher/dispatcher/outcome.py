@@ -8,11 +8,11 @@ import structlog
 
 from contracts import MessageUpdated, topics
 from db import realtime_log
+from db.snapshots import message_view
 from db.tenant import Connection, tenant_tx
 from dispatcher import store
 from dispatcher.deps import Deps
 from dispatcher.failures import Failed
-from dispatcher.view import message_view
 from telemetry.trace import child
 
 log = structlog.get_logger(__name__)

@@ -31,6 +31,7 @@ from contracts import (
 )
 from contracts.inbound import InboundEvent
 from db import realtime_log
+from db.snapshots import message_view
 from db.tenant import Connection
 from ingest import bulk, parked, persist
 from ingest.views import (
@@ -39,7 +40,6 @@ from ingest.views import (
     derived_id,
     media_of,
     media_ref_of,
-    message_view,
     preview,
 )
 from telemetry.trace import child

@@ -11,9 +11,9 @@ import structlog
 from bus.publisher import Outgoing, Publisher
 from contracts import MessageStatus, MessageUpdated, topics
 from db import realtime_log
+from db.snapshots import message_view
 from db.tenant import tenant_tx
 from ingest import parked, persist
-from ingest.views import message_view
 
 log = structlog.get_logger(__name__)
 

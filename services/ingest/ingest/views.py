@@ -12,17 +12,11 @@ from uuid import UUID, uuid5
 import asyncpg
 
 from contracts import (
-    ContactCard,
     ConversationView,
-    Location,
-    MessageStatus,
     MessageType,
-    MessageView,
     Provider,
-    ReplyChoice,
 )
 from contracts.inbound import MEDIA_TYPES, InboundMessage, MediaRef
-from contracts.realtime import MediaView, ReactionView
 
 _NAMESPACE = UUID("6f1d3c0e-5a44-4c36-9d0e-4b1f7f0d2a11")
 
@@ -94,44 +88,6 @@ def media_ref_of(row: Row) -> MediaRef | None:
         sha256=row["media_sha256"],
         size=row["media_size"],
         filename=row["media_filename"],
-    )
-
-
-def message_view(row: Row) -> MessageView:
-    content: Mapping[str, Any] = row["content"] or {}
-    media = None
-    if row["media_state"] is not None:
-        media = MediaView(
-            state=row["media_state"],
-            mime=row["media_mime"],
-            size=row["media_size"],
-            filename=row["media_filename"],
-            sha256=row["media_sha256"],
-            error=row["media_error"],
-        )
-    location = content.get("location")
-    reply = content.get("reply")
-    return MessageView(
-        id=row["id"],
-        conversation_id=row["conversation_id"],
-        direction=row["direction"],
-        type=MessageType(row["type"]),
-        status=MessageStatus(row["status"]),
-        text=row["text"],
-        caption=row["caption"],
-        media=media,
-        location=Location.model_validate(location) if location else None,
-        contacts=tuple(ContactCard.model_validate(c) for c in content.get("contacts", ())),
-        reply=ReplyChoice.model_validate(reply) if reply else None,
-        reply_to_message_id=row["reply_to_message_id"],
-        reactions=tuple(ReactionView.model_validate(r) for r in row["reactions"] or ()),
-        client_message_id=row["client_message_id"],
-        provider_message_id=row["provider_message_id"],
-        error_code=row["error_code"],
-        error_reason=row["error_reason"],
-        sender_name=row["sender_name"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
     )
 
 

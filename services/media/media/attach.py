@@ -28,6 +28,7 @@ from bus.publisher import Outgoing, Publisher
 from contracts import MediaFetchRequested, MediaRef, MessageUpdated, topics
 from credentials import CredentialError, Vault
 from db import realtime_log
+from db.snapshots import message_view
 from db.tenant import tenant_tx
 from media import metrics, persist
 from media.errors import FetchRefused, MediaRefused
@@ -35,7 +36,7 @@ from media.limits import MediaKind, check_size, kind_of, max_bytes
 from media.netguard import fetching_from
 from media.storage import ObjectStore
 from media.transfer import StoredMedia, store_stream
-from media.views import message_view, update_event_id
+from media.views import update_event_id
 from providers.base import ProviderClient
 from providers.errors import ProviderFailure, RateLimited, Retryable
 from telemetry.trace import child

@@ -17,11 +17,12 @@ from contracts.outbound import (
     SendRequested,
 )
 from contracts.realtime import ConversationUpdated, MessageCreated
+from db.snapshots import message_view
 from realtime.api.models import MessageContent, NewMessage, ReactionRequest
 from realtime.deps import Tx
 from realtime.errors import Conflict, Unprocessable
 from realtime.store import conversations, messages
-from realtime.views import conversation_view, message_view
+from realtime.views import conversation_view
 from realtime.window import window_open
 
 _MIME_PREFIX = {"image": "image/", "video": "video/", "audio": "audio/", "sticker": "image/"}

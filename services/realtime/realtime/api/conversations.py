@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from contracts import topics
 from contracts.outbound import MarkReadRequested
 from contracts.realtime import ConversationUpdated, ConversationView
+from db.snapshots import message_view
 from realtime.api.models import (
     ConversationPage,
     ConversationPatch,
@@ -22,7 +23,7 @@ from realtime.deps import TenantTx, Tx
 from realtime.errors import NotFound, Unprocessable
 from realtime.outbound import conversation_key, queue_outbound
 from realtime.store import conversations, integrations
-from realtime.views import conversation_view, message_view
+from realtime.views import conversation_view
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 

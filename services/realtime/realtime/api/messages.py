@@ -6,13 +6,13 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from contracts.realtime import MessageView
+from db.snapshots import message_view
 from realtime.api.conversations import find
 from realtime.api.models import MessagePage, NewMessage
 from realtime.cursor import decode_cursor, encode_cursor
 from realtime.deps import TenantTx
 from realtime.outbound import queue_outbound
 from realtime.store import messages
-from realtime.views import message_view
 
 router = APIRouter(prefix="/v1/conversations/{conversation_id}/messages", tags=["messages"])
 
