@@ -142,6 +142,7 @@ class Inbox:
 
 async def _inbound(
     system: ServiceSet,
+    key: str,
     account: str,
     app_secret: str,
     inbox: Inbox,
@@ -150,12 +151,14 @@ async def _inbound(
 ) -> dict[str, Any]:
     ingest_url = system.urls["ingest-api"]
     port = int(ingest_url.rsplit(":", 1)[1])
-    path = f"/webhooks/meta/{account}"
+    path = f"/webhooks/meta/{key}"
     steps: list[dict[str, Any]] = []
     for rate in rates:
+        base, t0 = len(steps) * 10**6, time.time()
 
-        def make(i: int, base: int = len(steps) * 10**6) -> bytes:
-            body = meta_webhook(account, base + i, time.time())
+        def make(i: int, base: int = base, t0: float = t0, rate: float = rate) -> bytes:
+            # Stamped with its scheduled time: queueing before it is sent counts as latency.
+            body = meta_webhook(account, base + i, t0 + i / rate)
             return build_request(
                 "POST",
                 "127.0.0.1",
@@ -201,10 +204,10 @@ async def _inbound(
 
 
 async def _ingest_closed_loop(
-    system: ServiceSet, account: str, app_secret: str, duration_s: float
+    system: ServiceSet, key: str, account: str, app_secret: str, duration_s: float
 ) -> dict[str, Any]:
     port = int(system.urls["ingest-api"].rsplit(":", 1)[1])
-    path = f"/webhooks/meta/{account}"
+    path = f"/webhooks/meta/{key}"
 
     def make(i: int) -> bytes:
         body = meta_webhook(account, 5 * 10**7 + i, time.time())
@@ -393,7 +396,9 @@ async def measure(
         )
         token = mint(auth, tenant_id=tenant_id, user_id="bench-agent", role="agent", ttl_s=3600)
         duration = 5 if quick else 30
-        out["ingest_http"] = await _ingest_closed_loop(system, key, app_secret, 5 if quick else 15)
+        out["ingest_http"] = await _ingest_closed_loop(
+            system, key, meta.account_id, app_secret, 5 if quick else 15
+        )
         out["ingest_http"]["ratio_to_http_ceiling"] = ratio(
             out["ingest_http"]["requests_per_s"], ceilings["http"]["requests_per_s"]
         )
@@ -402,16 +407,20 @@ async def measure(
         inbox = Inbox(system.urls["gateway"], token)
         await inbox.start()
         rates = [200, 500] if quick else [250, 500, 750, 1000, 1250, 1500, 2000]
-        out["inbound"] = await _inbound(system, key, app_secret, inbox, rates, duration)
+        out["inbound"] = await _inbound(
+            system, key, meta.account_id, app_secret, inbox, rates, duration
+        )
         await inbox.stop()
+        async with tenant_tx(pool, tenant_id) as conn:
+            # Measure our pipeline, not the provider's quota (Meta: 80/s per number).
+            await conn.execute(
+                "UPDATE integrations SET rate_limit_per_s = 500 WHERE id = $1",
+                meta.integration_id,
+            )
+        await asyncio.sleep(6)  # the dispatcher reloads integration settings
         async with SimControl(system.urls["simulator"]) as sim:
             out["outbound"] = await _outbound(
-                system,
-                token,
-                sim,
-                Provider.ZAPI,
-                wired[Provider.ZAPI].account_id,
-                200 if quick else 1000,
+                system, token, sim, Provider.META, meta.account_id, 200 if quick else 1000
             )
         print("outbound", out["outbound"], flush=True)
         clients = ceilings["fanout"]["clients"]

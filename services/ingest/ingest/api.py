@@ -33,7 +33,9 @@ from telemetry.trace import child
 log = structlog.get_logger(__name__)
 
 
-def _receiver(request: Request) -> Receiver:
+# Dependencies are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in its
+# threadpool, two thread hand-offs per webhook for what are attribute reads.
+async def _receiver(request: Request) -> Receiver:
     receiver: Receiver = request.app.state.receiver
     return receiver
 
@@ -60,7 +62,7 @@ async def _body(request: Request) -> bytes:
 BodyDep = Annotated[bytes, Depends(_body)]
 
 
-def _trace(request: Request) -> str:
+async def _trace(request: Request) -> str:
     """Continue the caller's trace if it sent one, else start one here."""
     return child(request.headers.get("traceparent"))
 

@@ -24,7 +24,8 @@ class Resources:
     verifier: Verifier
 
 
-def resources(request: Request) -> Resources:
+# ``async def``: FastAPI would run a plain ``def`` dependency in its threadpool.
+async def resources(request: Request) -> Resources:
     found: Resources = request.app.state.resources
     return found
 

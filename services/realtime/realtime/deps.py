@@ -65,7 +65,8 @@ class Tx:
             self.publish_after_commit(topics.REALTIME, event, str(self.tenant_id))
 
 
-def get_resources(request: Request) -> Resources:
+# ``async def``: FastAPI would run a plain ``def`` dependency in its threadpool.
+async def get_resources(request: Request) -> Resources:
     resources: Resources = request.app.state.resources
     return resources
 
@@ -96,14 +97,14 @@ async def tenant_transaction(
 TenantTx = Annotated[Tx, Depends(tenant_transaction, scope="function")]
 
 
-def current_caller(tx: TenantTx) -> Caller:
+async def current_caller(tx: TenantTx) -> Caller:
     return tx.caller
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
 
 
-def admin_transaction(tx: TenantTx) -> Tx:
+async def admin_transaction(tx: TenantTx) -> Tx:
     if tx.caller.role != "admin":
         raise Forbidden("integrations are managed by admins")
     return tx
@@ -112,7 +113,7 @@ def admin_transaction(tx: TenantTx) -> Tx:
 AdminTx = Annotated[Tx, Depends(admin_transaction)]
 
 
-def get_publisher(deps: Deps) -> Publisher:
+async def get_publisher(deps: Deps) -> Publisher:
     return deps.publisher
 
 
