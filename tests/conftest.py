@@ -64,7 +64,11 @@ TEST_SECRETS = {
 
 @pytest.fixture(scope="session")
 def kafka_settings(stack: Endpoints) -> KafkaSettings:
-    return KafkaSettings(bootstrap=stack.kafka_bootstrap, idempotent=stack.kafka_idempotent)
+    return KafkaSettings(
+        bootstrap=stack.kafka_bootstrap,
+        idempotent=stack.kafka_idempotent,
+        fetch_max_wait_ms=stack.kafka_fetch_max_wait_ms or 100,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -82,6 +82,7 @@ class BatchConsumer:
             enable_auto_commit=False,
             auto_offset_reset=self._options.auto_offset_reset,
             request_timeout_ms=max(self._settings.request_timeout_ms, 40_000),
+            fetch_max_wait_ms=self._settings.fetch_max_wait_ms,
             **self._options.extra,
         )
         await self._consumer.start()

@@ -6,6 +6,7 @@
 | DATABASE_URL | owner/admin URL, used only by ``omni migrate`` and the dev launcher |
 | KAFKA_BOOTSTRAP | comma-separated bootstrap servers |
 | KAFKA_IDEMPOTENT | idempotent producer: on for Apache Kafka, off for Tansu (no InitProducerId) |
+| KAFKA_FETCH_MAX_WAIT_MS | a consumer fetch's longest wait at the broker (Tansu: per hop) |
 | S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY, S3_SECRET_KEY, S3_REGION | the object store |
 | CREDENTIAL_KEYS | comma-separated Fernet keys; the first encrypts, all decrypt (rotation) |
 | JWT_* | how agents' tokens are checked (see ``AuthSettings``) |
@@ -35,6 +36,11 @@ class KafkaSettings(BaseSettings):
     idempotent: bool = False
     client_id: str = "omni"
     request_timeout_ms: int = 10_000
+    # How long a consumer's fetch may wait at the broker for data. Apache Kafka answers as soon
+    # as data arrives, so this only bounds idle polling there; Tansu answers only when the wait
+    # is over, so on it every consumer hop costs up to this much latency (the embedded launcher
+    # sets 20).
+    fetch_max_wait_ms: int = 100
 
 
 class S3Settings(BaseSettings):

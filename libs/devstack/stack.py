@@ -25,6 +25,7 @@ class Endpoints:
     app_database_url: str  # application role
     kafka_bootstrap: str
     kafka_idempotent: bool
+    kafka_fetch_max_wait_ms: int | None  # set for Tansu, which does not end a fetch early
     s3_endpoint: str
     s3_bucket: str
     s3_access_key: str
@@ -37,6 +38,11 @@ class Endpoints:
             "APP_DATABASE_URL": self.app_database_url,
             "KAFKA_BOOTSTRAP": self.kafka_bootstrap,
             "KAFKA_IDEMPOTENT": "true" if self.kafka_idempotent else "false",
+            **(
+                {"KAFKA_FETCH_MAX_WAIT_MS": str(self.kafka_fetch_max_wait_ms)}
+                if self.kafka_fetch_max_wait_ms is not None
+                else {}
+            ),
             "S3_ENDPOINT": self.s3_endpoint,
             "S3_BUCKET": self.s3_bucket,
             "S3_ACCESS_KEY": self.s3_access_key,
@@ -107,6 +113,7 @@ class Stack:
             app_database_url=app_url,
             kafka_bootstrap=bootstrap,
             kafka_idempotent=True if idempotent is None else idempotent,
+            kafka_fetch_max_wait_ms=20 if self.kafka is not None else None,
             s3_endpoint=s3_endpoint,
             s3_bucket=s.s3_bucket,
             s3_access_key=access,

@@ -106,6 +106,7 @@ class LaneConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             request_timeout_ms=max(self._settings.request_timeout_ms, 40_000),
+            fetch_max_wait_ms=self._settings.fetch_max_wait_ms,
             **self._options.extra,
         )
         self._consumer.subscribe([self._topic], listener=_Drain(self))

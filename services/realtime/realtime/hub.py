@@ -95,6 +95,7 @@ class Hub:
             group_id=None,
             enable_auto_commit=False,
             request_timeout_ms=max(self._kafka.request_timeout_ms, 40_000),
+            fetch_max_wait_ms=self._kafka.fetch_max_wait_ms,
         )
         await consumer.start()
         partitions = consumer.partitions_for_topic(topics.REALTIME)
