@@ -38,7 +38,7 @@ def markdown(results: dict[str, Any]) -> str:
     if "ingest_http" in s:
         rows.append(
             (
-                "ingest-api (signed Meta webhooks, closed loop)",
+                "ingest-api alone (signed Meta webhooks, closed loop, worker paused)",
                 f"{s['ingest_http'].get('requests_per_s')} req/s",
                 f"{s['ingest_http'].get('ratio_to_http_ceiling')} of HTTP ceiling",
             )
