@@ -18,10 +18,9 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential_jitter
 
-from bus.deadletter import dead_letter_event
+from bus.deadletter import dead_letter
 from bus.publisher import Publisher
 from config.shared import KafkaSettings
-from contracts import topics
 from contracts.codec import decode
 
 log = structlog.get_logger(__name__)
@@ -162,31 +161,32 @@ class BatchConsumer:
             offset=received.offset,
             error=repr(exc),
         )
-        await self._publisher.publish(
-            topics.DEADLETTER,
-            dead_letter_event(
-                source_topic=received.topic,
-                group=self._options.group_id,
-                key=received.key,
-                value=received.value,
-                headers=received.headers,
-                error=repr(exc),
-                attempts=self._options.max_attempts,
-            ),
-            key=received.key.decode(errors="replace") if received.key else None,
+        await self._publisher.publish_many(
+            [
+                dead_letter(
+                    source_topic=received.topic,
+                    group=self._options.group_id,
+                    key=received.key,
+                    value=received.value,
+                    headers=received.headers,
+                    error=repr(exc),
+                    attempts=self._options.max_attempts,
+                )
+            ]
         )
 
     async def _dead_letter(self, record: ConsumerRecord, error: str, attempts: int) -> None:
         log.error("dead-lettering undecodable record", topic=record.topic, offset=record.offset)
-        await self._publisher.publish(
-            topics.DEADLETTER,
-            dead_letter_event(
-                source_topic=record.topic,
-                group=self._options.group_id,
-                key=record.key,
-                value=record.value,
-                headers=_headers(record),
-                error=error,
-                attempts=attempts,
-            ),
+        await self._publisher.publish_many(
+            [
+                dead_letter(
+                    source_topic=record.topic,
+                    group=self._options.group_id,
+                    key=record.key,
+                    value=record.value,
+                    headers=_headers(record),
+                    error=error,
+                    attempts=attempts,
+                )
+            ]
         )

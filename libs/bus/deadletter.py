@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bus.publisher import Publisher
+from bus.publisher import Outgoing, Publisher
 from config.shared import KafkaSettings
 from contracts import topics
 from contracts.codec import decode
@@ -32,6 +32,29 @@ def dead_letter_event(
         attempts=attempts,
         traceparent=headers.get("traceparent"),
     )
+
+
+def dead_letter(
+    *,
+    source_topic: str,
+    group: str,
+    key: bytes | None,
+    value: bytes,
+    headers: dict[str, str],
+    error: str,
+    attempts: int,
+) -> Outgoing:
+    """The dead letter for one record, ready to publish, keyed like the record it holds."""
+    event = dead_letter_event(
+        source_topic=source_topic,
+        group=group,
+        key=key,
+        value=value,
+        headers=headers,
+        error=error,
+        attempts=attempts,
+    )
+    return Outgoing(topics.DEADLETTER, event.key, event)
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,9 @@ from pydantic import ValidationError
 from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential_jitter
 
 from bus.consumer import Received
-from bus.deadletter import dead_letter_event
+from bus.deadletter import dead_letter
 from bus.publisher import Publisher
 from config.shared import KafkaSettings
-from contracts import topics
 from contracts.codec import decode
 from dispatcher.offsets import OffsetTracker
 
@@ -203,33 +202,34 @@ class LaneConsumer:
                     await self._handler(received)
         except Exception as exc:
             log.error("dead-lettering after retries", offset=received.offset, error=repr(exc))
-            await self._publisher.publish(
-                topics.DEADLETTER,
-                dead_letter_event(
-                    source_topic=received.topic,
-                    group=self._options.group_id,
-                    key=received.key,
-                    value=received.value,
-                    headers=received.headers,
-                    error=repr(exc),
-                    attempts=self._options.max_attempts,
-                ),
-                key=received.key.decode(errors="replace") if received.key else None,
+            await self._publisher.publish_many(
+                [
+                    dead_letter(
+                        source_topic=received.topic,
+                        group=self._options.group_id,
+                        key=received.key,
+                        value=received.value,
+                        headers=received.headers,
+                        error=repr(exc),
+                        attempts=self._options.max_attempts,
+                    )
+                ]
             )
 
     async def _dead_letter_raw(self, record: ConsumerRecord, error: str) -> None:
         log.error("dead-lettering undecodable record", offset=record.offset)
-        await self._publisher.publish(
-            topics.DEADLETTER,
-            dead_letter_event(
-                source_topic=record.topic,
-                group=self._options.group_id,
-                key=record.key,
-                value=record.value,
-                headers=_headers(record),
-                error=error,
-                attempts=1,
-            ),
+        await self._publisher.publish_many(
+            [
+                dead_letter(
+                    source_topic=record.topic,
+                    group=self._options.group_id,
+                    key=record.key,
+                    value=record.value,
+                    headers=_headers(record),
+                    error=error,
+                    attempts=1,
+                )
+            ]
         )
 
     async def _finish_lanes(self, partitions: set[TopicPartition] | None) -> None:

@@ -13,10 +13,9 @@ from uuid import UUID
 import asyncpg
 import structlog
 
+from bus import deadletter as dlq
 from bus.consumer import Received
-from bus.deadletter import dead_letter_event
 from bus.publisher import Outgoing
-from contracts import topics
 from db.tenant import tenant_tx
 from ingest.apply import apply_tenant
 
@@ -51,7 +50,7 @@ def dead_letter(record: Received, group: str, error: str) -> Outgoing:
         topic=record.topic,
         error=error,
     )
-    letter = dead_letter_event(
+    return dlq.dead_letter(
         source_topic=record.topic,
         group=group,
         key=record.key,
@@ -60,8 +59,6 @@ def dead_letter(record: Received, group: str, error: str) -> Outgoing:
         error=error,
         attempts=1,
     )
-    key = record.key.decode(errors="replace") if record.key is not None else None
-    return Outgoing(topics.DEADLETTER, key, letter)
 
 
 async def _apply(
