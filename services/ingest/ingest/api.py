@@ -1,10 +1,10 @@
 """ingest-api: the provider-facing HTTP edge. Routes only; the pipeline is ``receive``.
 
-POST /webhooks/{provider}/{webhook_key}   one integration's webhooks
-GET  /webhooks/{provider}/{webhook_key}   Meta's verification handshake
-POST /webhooks/meta                       Meta app-level (routed by phone_number_id)
-GET  /webhooks/meta                       its handshake
-/healthz /readyz /metrics
+POST /webhooks/{provider}/{webhook_key}   one integration's webhooks     (``edge``: bare ASGI)
+POST /webhooks/meta                       Meta app-level                 (``edge``: bare ASGI)
+GET  /webhooks/{provider}/{webhook_key}   Meta's verification handshake  (FastAPI)
+GET  /webhooks/meta                       its handshake                  (FastAPI)
+/healthz /readyz /metrics                                                (FastAPI)
 """
 
 from collections.abc import AsyncIterator
@@ -14,28 +14,27 @@ from typing import Annotated
 import structlog
 import uvicorn
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import SecretStr
 
 from bus.publisher import Publisher
 from config import CredentialSettings, DatabaseSettings, KafkaSettings, load
 from credentials import Vault
 from db.pool import create_pool
-from ingest.errors import BodyTooLarge, BrokerUnavailable, Refused
+from ingest.edge import ASGIApp, WebhookEdge, problem
+from ingest.errors import BrokerUnavailable, Refused
 from ingest.metrics import REJECTIONS
 from ingest.readiness import broker_reachable, database_reachable
 from ingest.receive import Receiver
 from ingest.routing import RouteCache
 from ingest.settings import IngestSettings
 from telemetry.ops import ops_routes
-from telemetry.trace import child
 
 log = structlog.get_logger(__name__)
 
 
-# Dependencies are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in its
-# threadpool, two thread hand-offs per webhook for what are attribute reads.
 async def _receiver(request: Request) -> Receiver:
+    # ``async def``: FastAPI runs a plain ``def`` dependency in its threadpool.
     receiver: Receiver = request.app.state.receiver
     return receiver
 
@@ -43,42 +42,14 @@ async def _receiver(request: Request) -> Receiver:
 ReceiverDep = Annotated[Receiver, Depends(_receiver)]
 
 
-async def _body(request: Request) -> bytes:
-    """The raw body, refused with 413 as soon as it exceeds the limit (never read whole)."""
-    limit: int = request.app.state.max_body_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge(f"body larger than {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge(f"body larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-BodyDep = Annotated[bytes, Depends(_body)]
-
-
-async def _trace(request: Request) -> str:
-    """Continue the caller's trace if it sent one, else start one here."""
-    return child(request.headers.get("traceparent"))
-
-
-TraceDep = Annotated[str, Depends(_trace)]
-
-
 def create_app(
     settings: IngestSettings, db: DatabaseSettings, kafka: KafkaSettings, vault: Vault
-) -> FastAPI:
+) -> ASGIApp:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(db)
         publisher = Publisher(kafka)
         await publisher.start()
-        app.state.max_body_bytes = settings.max_body_bytes
         app.state.receiver = Receiver(
             RouteCache(pool, vault, settings.route_cache_ttl_s),
             publisher,
@@ -110,30 +81,9 @@ def create_app(
     app.add_exception_handler(Refused, _refused)  # type: ignore[arg-type]
     app.add_exception_handler(BrokerUnavailable, _unavailable)  # type: ignore[arg-type]
 
-    @app.post("/webhooks/meta")
-    async def meta_app_webhook(
-        request: Request, receiver: ReceiverDep, body: BodyDep, trace: TraceDep
-    ) -> dict[str, object]:
-        count = await receiver.meta_app_webhook(request.headers, body, trace)
-        return {"status": "accepted", "events": count}
-
     @app.get("/webhooks/meta", response_class=PlainTextResponse)
     async def meta_app_handshake(request: Request, receiver: ReceiverDep) -> str:
         return await receiver.handshake("meta", None, request.query_params)
-
-    @app.post("/webhooks/{provider}/{webhook_key}")
-    async def integration_webhook(
-        provider: str,
-        webhook_key: str,
-        request: Request,
-        receiver: ReceiverDep,
-        body: BodyDep,
-        trace: TraceDep,
-    ) -> dict[str, object]:
-        count = await receiver.integration_webhook(
-            provider, webhook_key, request.headers, request.query_params, body, trace
-        )
-        return {"status": "accepted", "events": count}
 
     @app.get("/webhooks/{provider}/{webhook_key}", response_class=PlainTextResponse)
     async def integration_handshake(
@@ -141,28 +91,22 @@ def create_app(
     ) -> str:
         return await receiver.handshake(provider, webhook_key, request.query_params)
 
-    return app
+    def receiver() -> Receiver:
+        built: Receiver = app.state.receiver
+        return built
+
+    return WebhookEdge(app, receiver, settings.max_body_bytes)
 
 
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
 
 
-def _problem(status: int, code: str, detail: str) -> JSONResponse:
-    return JSONResponse(
-        {
-            "type": "about:blank",
-            "title": code.replace("_", " "),
-            "status": status,
-            "code": code,
-            "detail": detail,
-        },
-        status_code=status,
-        media_type="application/problem+json",
-    )
+def _problem(status: int, code: str, detail: str) -> Response:
+    return Response(problem(status, code, detail), status, media_type="application/problem+json")
 
 
-async def _refused(request: Request, exc: Refused) -> JSONResponse:
+async def _refused(request: Request, exc: Refused) -> Response:
     provider = request.path_params.get("provider", "meta")
     REJECTIONS.labels(str(provider), exc.code).inc()
     # Never the body, never a secret: the reason names only what was wrong.
@@ -176,7 +120,7 @@ async def _refused(request: Request, exc: Refused) -> JSONResponse:
     return _problem(exc.status, exc.code, exc.reason)
 
 
-async def _unavailable(request: Request, exc: BrokerUnavailable) -> JSONResponse:
+async def _unavailable(request: Request, exc: BrokerUnavailable) -> Response:
     response = _problem(exc.status, exc.code, str(exc))
     response.headers["Retry-After"] = "5"
     return response

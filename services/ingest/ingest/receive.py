@@ -134,7 +134,8 @@ class Receiver:
 
     async def _publish(self, items: list[Outgoing]) -> None:
         try:
-            await asyncio.wait_for(self._publisher.publish_many(items), self._publish_timeout_s)
+            async with asyncio.timeout(self._publish_timeout_s):
+                await self._publisher.publish_many(items)
         except Exception as exc:
             log.error("broker did not acknowledge the webhook's events", error=repr(exc))
             raise BrokerUnavailable("the broker did not acknowledge; retry later") from exc
