@@ -111,6 +111,7 @@ class Inbox:
         self.token = token
         self.latencies: list[tuple[float, float]] = []  # (sent_at, latency_s)
         self.seen: set[str] = set()
+        self._task: asyncio.Task[None] | None = None
 
     async def drained(self, since: float, expected: int, timeout_s: float = 120) -> int:
         """Wait until ``expected`` stamped messages sent after ``since`` arrived (or time out,
@@ -127,7 +128,6 @@ class Inbox:
                 return count
             await asyncio.sleep(0.5)
         return sum(1 for sent, _ in self.latencies if sent >= since)
-        self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         ready = asyncio.Event()

@@ -110,8 +110,13 @@ def _cmd_credentials_rotate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    import uvloop
+
     from omnicli.entrypoints import resolve
 
+    # Every service on uvloop (uvicorn picks it by itself; the workers' asyncio.run would not):
+    # the workers spend much of their time in socket writes to Postgres and the broker.
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     resolve(args.name)()
     return 0
 
