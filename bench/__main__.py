@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import ceilings, report, system
+from bench import ceilings, ingest_alone, report, system
 from devstack.settings import StackSettings
 from devstack.stack import Stack
 
 
-async def measure(stack: Stack, logs: Path, quick: bool) -> dict[str, Any]:
+async def measure(stack: Stack, root: Path, logs: Path, quick: bool) -> dict[str, Any]:
     assert stack.endpoints is not None
     duration = 5 if quick else 15
     clients = 200 if quick else 1000
@@ -34,7 +34,10 @@ async def measure(stack: Stack, logs: Path, quick: bool) -> dict[str, Any]:
     print("broker ceiling", results["ceilings"]["broker"], flush=True)
     results["ceilings"]["fanout"] = await ceilings.fanout_ceiling(logs, clients, frames=20)
     print("fanout ceiling", results["ceilings"]["fanout"], flush=True)
+    ingest_http = await ingest_alone.measure(root, logs, quick=quick)
+    print("ingest-api alone", ingest_http, flush=True)
     results["system"] = await system.measure(stack, logs, results["ceilings"], quick=quick)
+    results["system"]["ingest_http"] = ingest_http
     return results
 
 
@@ -54,7 +57,7 @@ def main() -> None:
     try:
         stack.start()
         stack.prepare()
-        results = asyncio.run(measure(stack, logs, args.quick))
+        results = asyncio.run(measure(stack, root, logs, args.quick))
     finally:
         stack.stop()
     results["started_at"] = started

@@ -38,7 +38,7 @@ def markdown(results: dict[str, Any]) -> str:
     if "ingest_http" in s:
         rows.append(
             (
-                "ingest-api alone (signed Meta webhooks, closed loop, worker paused; "
+                "ingest-api alone (signed Meta webhooks, closed loop, own infrastructure; "
                 "median of rounds alternating with the bare ceiling)",
                 f"{s['ingest_http'].get('requests_per_s')} req/s",
                 f"{s['ingest_http'].get('ratio_to_http_ceiling')} of the paired HTTP ceiling "

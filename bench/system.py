@@ -8,10 +8,8 @@ text.
 """
 
 import asyncio
-import itertools
 import json
 import secrets
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -24,8 +22,7 @@ from pydantic import SecretStr
 from websockets.asyncio.client import connect
 
 from auth.tokens import mint
-from bench.ceilings import http_ceiling
-from bench.http_load import build_request, closed_loop, open_loop
+from bench.http_load import build_request, open_loop
 from bench.procs import swarm
 from bench.report import ratio
 from bench.stats import summary_ms
@@ -43,8 +40,6 @@ from providers.meta.verify import sign
 from simulator.control import SimControl
 
 PHONE_POOL = 2000  # distinct customers, so conversation updates are not coalesced
-MAX_INGEST_RATE = 9000  # webhooks/s built ahead for a closed-loop round (~the bare ceiling)
-_webhook_numbers = itertools.count(5 * 10**7, 10**6)  # each round numbers its own webhooks
 
 
 def meta_webhook(account: str, i: int, sent_at: float) -> bytes:
@@ -88,7 +83,7 @@ def meta_webhook(account: str, i: int, sent_at: float) -> bytes:
     ).encode()
 
 
-async def _tenant(owner_url: str) -> UUID:
+async def create_tenant(owner_url: str) -> UUID:
     tenant_id = uuid4()
     conn = await asyncpg.connect(owner_url)
     try:
@@ -223,66 +218,6 @@ async def _inbound(
         "steps": steps,
         "sustained_rate": max(sustained, default=None),
         "step_duration_s": duration_s,
-    }
-
-
-async def _ingest_closed_loop(
-    system: ServiceSet, key: str, account: str, app_secret: str, duration_s: float
-) -> dict[str, Any]:
-    port = int(system.urls["ingest-api"].rsplit(":", 1)[1])
-    path = f"/webhooks/meta/{key}"
-    # Built before the clock starts, as the ceiling's request is: the generator then costs the
-    # same per request against both servers. Enough for well over the ceiling's rate.
-    start = next(_webhook_numbers)
-    requests = [
-        build_request(
-            "POST",
-            "127.0.0.1",
-            path,
-            {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, app_secret)},
-            body,
-        )
-        for body in (
-            meta_webhook(account, start + i, time.time())
-            for i in range(int(duration_s * MAX_INGEST_RATE))
-        )
-    ]
-    result = await closed_loop(
-        "127.0.0.1",
-        port,
-        lambda i: requests[i % len(requests)],
-        duration_s=duration_s,
-        connections=32,
-    )
-    return {
-        "requests_per_s": round(result.throughput),
-        "completed": result.completed,
-        "errors": result.errors,
-        **summary_ms(result.latencies_s),
-    }
-
-
-async def _ingest_against_ceiling(
-    system: ServiceSet, logs: Path, key: str, account: str, app_secret: str, *, quick: bool
-) -> dict[str, Any]:
-    """ingest-api and the bare ceiling in alternating rounds, each figure the median of its
-    rounds: a machine that slows down for a while slows both sides of the ratio."""
-    rounds, seconds = (1, 5) if quick else (3, 8)
-    edge: list[dict[str, Any]] = []
-    bare: list[float] = []
-    for _ in range(rounds):
-        ceiling = await http_ceiling(logs, seconds, connections=32)
-        bare.append(float(str(ceiling["requests_per_s"])))
-        edge.append(await _ingest_closed_loop(system, key, account, app_secret, seconds))
-    middle = sorted(edge, key=lambda r: r["requests_per_s"])[len(edge) // 2]
-    bare_median = statistics.median(bare)
-    return {
-        **middle,
-        "completed": sum(r["completed"] for r in edge),
-        "rounds": [r["requests_per_s"] for r in edge],
-        "ceiling_rounds": bare,
-        "paired_ceiling_requests_per_s": round(bare_median),
-        "ratio_to_http_ceiling": ratio(middle["requests_per_s"], bare_median),
     }
 
 
@@ -427,7 +362,7 @@ async def measure(
     system.start()
     out: dict[str, Any] = {}
     try:
-        tenant_id = await _tenant(e.database_url)
+        tenant_id = await create_tenant(e.database_url)
         vault = Vault([credential_key])
         wired = {
             w.provider: w
@@ -457,18 +392,6 @@ async def measure(
         duration = 5 if quick else 30
         inbox = Inbox(system.urls["gateway"], token)
         await inbox.start()
-        closed_started = time.time()
-        # The HTTP edge alone, as the bare ceiling runs alone: the worker is paused and the
-        # events wait in the broker (drained, and timed, once it is back).
-        system.processes["ingest-worker"].stop()
-        out["ingest_http"] = await _ingest_against_ceiling(
-            system, logs, key, meta.account_id, app_secret, quick=quick
-        )
-        system.start_one("ingest-worker")
-        print("ingest-api closed loop", out["ingest_http"], flush=True)
-        out["ingest_http"]["drained"] = await inbox.drained(
-            closed_started, int(out["ingest_http"]["completed"] * 0.99), timeout_s=180
-        )
         rates = [200, 500] if quick else [250, 500, 750, 1000, 1250, 1500, 2000]
         out["inbound"] = await _inbound(
             system, key, meta.account_id, app_secret, inbox, rates, duration
