@@ -40,6 +40,7 @@ from providers.meta.verify import sign
 from simulator.control import SimControl
 
 PHONE_POOL = 2000  # distinct customers, so conversation updates are not coalesced
+OUTBOUND_CUSTOMERS = 200  # conversations the agents reply in during the outbound step
 
 
 def meta_webhook(account: str, i: int, sent_at: float) -> bytes:
@@ -222,10 +223,17 @@ async def _inbound(
 
 
 async def _outbound(
-    system: ServiceSet, token: str, sim: SimControl, provider: Provider, account: str, count: int
+    system: ServiceSet,
+    token: str,
+    sim: SimControl,
+    provider: Provider,
+    account: str,
+    count: int,
+    customers: int = OUTBOUND_CUSTOMERS,
 ) -> dict[str, Any]:
-    # Open the 24-hour window of a few customers first: an inbound message each.
-    customers = 20
+    # Open the 24-hour window of the customers first: an inbound message each. Sends to one
+    # conversation go out one at a time, in order (the provider's answer included), so the
+    # agents write to many conversations, as a team working an inbox does.
     for i in range(customers):
         await sim.inbound(provider, account, "text", phone=f"55118{i:08d}")
     async with httpx.AsyncClient(

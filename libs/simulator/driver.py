@@ -17,6 +17,10 @@ from simulator import webhooks
 from simulator.state import Integration, SimState
 
 _BACKGROUND: set[asyncio.Task[None]] = set()
+# Webhooks in flight at once. Every accepted send queues three status webhooks; unbounded,
+# a burst of sends piles thousands of requests onto the HTTP client's pool, whose bookkeeping
+# then costs more than the posts (and the simulator answers sends late).
+_IN_FLIGHT = asyncio.Semaphore(32)
 
 
 def request_for(integration: Integration, body: bytes) -> tuple[str, dict[str, str]]:
@@ -40,7 +44,8 @@ async def post(
 ) -> int:
     url, headers = request_for(integration, body)
     try:
-        response = await http.post(url, content=body, headers=headers)
+        async with _IN_FLIGHT:
+            response = await http.post(url, content=body, headers=headers)
         code = response.status_code
     except httpx.HTTPError as exc:
         code = 0
