@@ -109,8 +109,8 @@ class Publisher:
         Items of one call keep their order within each partition."""
         if not items:
             return
-        if self._flusher is None:
-            raise RuntimeError("the publisher is not started")
+        if self._flusher is None or self._flusher.done():
+            raise RuntimeError("the publisher is not running")
         pending = Pending(
             records=[
                 (

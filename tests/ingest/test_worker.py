@@ -207,6 +207,42 @@ async def test_a_status_before_the_send_response_is_parked_then_applied(
     assert await fetch(app_pool, integ.tenant_id, "SELECT * FROM parked_statuses") == []
 
 
+async def test_a_parked_status_goes_before_a_later_status_of_the_same_message(
+    integ: Integration, app_pool: asyncpg.Pool, kafka_settings: KafkaSettings
+) -> None:
+    """delivered is parked (the send's id is not stored yet); read arrives right after the id
+    is: agents see delivered, then read, not read alone."""
+    async with Publisher(kafka_settings) as publisher:
+        await publisher.publish_many(keyed(integ, inbound(integ, "w-in3")))
+        await eventually(lambda: _messages(app_pool, integ), lambda r: len(r) == 1)
+        message_id = await _outbound_message(app_pool, integ, None)
+        delivered = status(integ, "w-fast", MessageStatus.DELIVERED, seconds=1)
+        await publisher.publish_many(keyed(integ, delivered))
+        await eventually(
+            lambda: fetch(app_pool, integ.tenant_id, "SELECT * FROM parked_statuses"),
+            lambda r: len(r) == 1,
+        )
+        await fetch(
+            app_pool,
+            integ.tenant_id,
+            "UPDATE messages SET provider_message_id = 'w-fast', status = 'sent' WHERE id = $1",
+            message_id,
+        )
+        read = status(integ, "w-fast", MessageStatus.READ, seconds=2)
+        await publisher.publish_many(keyed(integ, read))
+
+    def seen(feed: list[Any]) -> list[str]:
+        return [
+            e.message.status.value
+            for e in feed
+            if isinstance(e, MessageUpdated) and e.message.id == message_id
+        ]
+
+    feed = await realtime_for(kafka_settings, integ.tenant_id, lambda f: "read" in seen(f))
+    assert seen(feed) == ["delivered", "read"]
+    assert await fetch(app_pool, integ.tenant_id, "SELECT * FROM parked_statuses") == []
+
+
 async def test_reactions_attach_to_their_target_and_can_be_removed(
     integ: Integration, app_pool: asyncpg.Pool, kafka_settings: KafkaSettings
 ) -> None:

@@ -33,7 +33,7 @@ from contracts.inbound import InboundEvent
 from db import realtime_log
 from db.snapshots import message_view
 from db.tenant import Connection
-from ingest import bulk, parked, persist
+from ingest import bulk, parked, persist, reconcile
 from ingest.views import (
     content_of,
     conversation_view,
@@ -58,6 +58,8 @@ class Downstream:
     new: list[NewRealtime] = field(default_factory=list)  # to record in the realtime log
     again: list[Any] = field(default_factory=list)  # recorded by an earlier delivery
     media: list[MediaFetchRequested] = field(default_factory=list)
+    # (integration, provider message id) of statuses parked by this transaction
+    parked: set[tuple[UUID, str]] = field(default_factory=set)
 
     def outgoing(self, tenant_id: UUID) -> list[Outgoing]:
         key = str(tenant_id)
@@ -83,6 +85,7 @@ async def apply_tenant(
     ]
     if messages:
         await _messages(conn, tenant_id, messages, out)
+    await _unpark(conn, [e for e in events if isinstance(e, StatusReported)], out)
     for event in events:
         if isinstance(event, StatusReported):
             await _status(conn, tenant_id, event, out)
@@ -91,6 +94,21 @@ async def apply_tenant(
     # record() is typed for one event class per call; the cursors must follow this mixed order.
     out.new = await realtime_log.record(conn, tenant_id, out.new)  # type: ignore[type-var]
     return out
+
+
+async def _unpark(conn: Connection, statuses: list[StatusReported], out: Downstream) -> None:
+    """Statuses parked for the messages this batch reports on, applied first. They were
+    reported earlier (a provider may send sent, delivered and read before the dispatcher has
+    stored the message's id); applied after a later status they would be dropped as stale and
+    an agent would see sent → read, never delivered."""
+    keys = {(s.integration_id, pid) for s in statuses for pid in s.provider_message_ids}
+    await _unpark_keys(conn, sorted(keys), out)
+
+
+async def _unpark_keys(conn: Connection, keys: Sequence[tuple[UUID, str]], out: Downstream) -> None:
+    claimed = await parked.claim_parked_for(conn, keys)
+    if claimed:
+        out.new += await reconcile.apply_parked(conn, claimed)
 
 
 def _is_outbound(event: MessageReceived) -> bool:
@@ -300,6 +318,11 @@ async def _status(
     conn: Connection, tenant_id: UUID, event: StatusReported, out: Downstream
 ) -> None:
     for provider_message_id in event.provider_message_ids:
+        key = (event.integration_id, provider_message_id)
+        if key in out.parked:
+            # Parked earlier in this batch, and the dispatcher has stored the id since.
+            out.parked.discard(key)
+            await _unpark_keys(conn, [key], out)
         row = await persist.apply_status(
             conn,
             integration_id=event.integration_id,
@@ -325,6 +348,7 @@ async def _status(
         if existing is not None:
             await _again(conn, event, existing, [event_id], out)
             continue
+        out.parked.add(key)
         await parked.park_status(
             conn,
             tenant_id=tenant_id,

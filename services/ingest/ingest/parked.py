@@ -1,5 +1,6 @@
 """SQL for parked statuses: statuses whose message is not known yet (the provider's webhook
-beat the dispatcher's record of the send), kept until the reconcile loop can apply them.
+beat the dispatcher's record of the send), kept until the reconcile loop, or the next status
+for the same message, applies them.
 Same conventions as ``persist``: the caller's tenant transaction, one function per query."""
 
 from collections.abc import Sequence
@@ -54,6 +55,30 @@ async def claim_matched_parked(conn: Connection, *, limit: int) -> list[asyncpg.
             FOR UPDATE OF p SKIP LOCKED
             """,
             limit,
+        )
+    )
+
+
+async def claim_parked_for(
+    conn: Connection, keys: Sequence[tuple[UUID, str]]
+) -> list[asyncpg.Record]:
+    """Parked statuses of these (integration, provider message id) pairs whose message now
+    exists, oldest first, locked for this transaction."""
+    if not keys:
+        return []
+    return list(
+        await conn.fetch(
+            """
+            SELECT p.* FROM parked_statuses p
+            WHERE (p.integration_id, p.provider_message_id) IN (
+                      SELECT * FROM unnest($1::uuid[], $2::text[]))
+              AND EXISTS (SELECT 1 FROM messages m WHERE m.integration_id = p.integration_id
+                          AND m.provider_message_id = p.provider_message_id)
+            ORDER BY p.reported_at, p.id
+            FOR UPDATE OF p SKIP LOCKED
+            """,
+            [k[0] for k in keys],
+            [k[1] for k in keys],
         )
     )
 

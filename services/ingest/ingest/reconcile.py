@@ -12,7 +12,7 @@ from bus.publisher import Outgoing, Publisher
 from contracts import MessageStatus, MessageUpdated, topics
 from db import realtime_log
 from db.snapshots import message_view
-from db.tenant import tenant_tx
+from db.tenant import Connection, tenant_tx
 from ingest import parked, persist
 
 log = structlog.get_logger(__name__)
@@ -24,27 +24,34 @@ async def reconcile_tenant(
     pool: asyncpg.Pool, tenant_id: UUID, *, max_age_s: float
 ) -> list[Outgoing]:
     """Apply the tenant's parked statuses whose message now exists; drop expired ones."""
-    updates: list[MessageUpdated] = []
     async with tenant_tx(pool, tenant_id) as conn:
         claimed = await parked.claim_matched_parked(conn, limit=CLAIM_LIMIT)
-        for p in claimed:
-            row = await persist.apply_status(
-                conn,
-                integration_id=p["integration_id"],
-                provider_message_id=p["provider_message_id"],
-                status=MessageStatus(p["status"]),
-                reported_at=p["reported_at"],
-                error_code=p["error_code"],
-                error_reason=p["error_reason"],
-            )
-            if row is not None:
-                updates.append(MessageUpdated(message=message_view(row)))
-        await parked.delete_parked(conn, ids=[p["id"] for p in claimed])
+        updates = await apply_parked(conn, claimed)
         expired = await parked.expire_parked(conn, max_age_s=max_age_s)
         if expired:
             log.warning("parked statuses expired unmatched", count=expired)
         stamped = await realtime_log.record(conn, tenant_id, updates)
     return [Outgoing(topics.REALTIME, str(tenant_id), e) for e in stamped]
+
+
+async def apply_parked(conn: Connection, claimed: list[asyncpg.Record]) -> list[MessageUpdated]:
+    """Apply claimed parked statuses in the order given and delete them; an update for each
+    that moved its message forward."""
+    updates: list[MessageUpdated] = []
+    for p in claimed:
+        row = await persist.apply_status(
+            conn,
+            integration_id=p["integration_id"],
+            provider_message_id=p["provider_message_id"],
+            status=MessageStatus(p["status"]),
+            reported_at=p["reported_at"],
+            error_code=p["error_code"],
+            error_reason=p["error_reason"],
+        )
+        if row is not None:
+            updates.append(MessageUpdated(message=message_view(row)))
+    await parked.delete_parked(conn, ids=[p["id"] for p in claimed])
+    return updates
 
 
 async def reconcile_once(pool: asyncpg.Pool, publisher: Publisher, *, max_age_s: float) -> int:
