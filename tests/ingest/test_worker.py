@@ -17,6 +17,7 @@ from contracts import (
     MessageType,
     MessageUpdated,
     Reaction,
+    StatusReported,
 )
 from contracts.inbound import MediaRef
 from credentials import Vault
@@ -178,25 +179,40 @@ async def test_statuses_out_of_order_and_duplicated_end_at_the_highest(
     assert row["read_at"] is not None and row["failed_at"] is None
 
 
+async def _park_then_store_id(
+    publisher: Publisher,
+    pool: asyncpg.Pool,
+    integ: Integration,
+    provider_message_id: str,
+    early: StatusReported,
+) -> UUID:
+    """An outbound message whose status ``early`` arrives (and is parked) before the
+    dispatcher stores the provider's id; then the id is stored, as the send returns."""
+    await publisher.publish_many(keyed(integ, inbound(integ, f"in-{provider_message_id}")))
+    await eventually(lambda: _messages(pool, integ), lambda r: len(r) == 1)
+    message_id = await _outbound_message(pool, integ, None)
+    await publisher.publish_many(keyed(integ, early))
+    await eventually(
+        lambda: fetch(pool, integ.tenant_id, "SELECT * FROM parked_statuses"),
+        lambda r: len(r) == 1,
+    )
+    await fetch(
+        pool,
+        integ.tenant_id,
+        "UPDATE messages SET provider_message_id = $2, status = 'sent' WHERE id = $1",
+        message_id,
+        provider_message_id,
+    )
+    return message_id
+
+
 async def test_a_status_before_the_send_response_is_parked_then_applied(
     integ: Integration, app_pool: asyncpg.Pool, kafka_settings: KafkaSettings
 ) -> None:
     async with Publisher(kafka_settings) as publisher:
-        await publisher.publish_many(keyed(integ, inbound(integ, "w-in2")))
-        await eventually(lambda: _messages(app_pool, integ), lambda r: len(r) == 1)
-        message_id = await _outbound_message(app_pool, integ, None)
-        await publisher.publish_many(keyed(integ, status(integ, "w-late", MessageStatus.DELIVERED)))
-        await eventually(
-            lambda: fetch(app_pool, integ.tenant_id, "SELECT * FROM parked_statuses"),
-            lambda r: len(r) == 1,
+        message_id = await _park_then_store_id(
+            publisher, app_pool, integ, "w-late", status(integ, "w-late", MessageStatus.DELIVERED)
         )
-    # The dispatcher records the provider's id once the send returns.
-    await fetch(
-        app_pool,
-        integ.tenant_id,
-        "UPDATE messages SET provider_message_id = 'w-late', status = 'sent' WHERE id = $1",
-        message_id,
-    )
     rows = await eventually(
         lambda: fetch(
             app_pool, integ.tenant_id, "SELECT status FROM messages WHERE id=$1", message_id
@@ -213,21 +229,8 @@ async def test_a_parked_status_goes_before_a_later_status_of_the_same_message(
     """delivered is parked (the send's id is not stored yet); read arrives right after the id
     is: agents see delivered, then read, not read alone."""
     async with Publisher(kafka_settings) as publisher:
-        await publisher.publish_many(keyed(integ, inbound(integ, "w-in3")))
-        await eventually(lambda: _messages(app_pool, integ), lambda r: len(r) == 1)
-        message_id = await _outbound_message(app_pool, integ, None)
         delivered = status(integ, "w-fast", MessageStatus.DELIVERED, seconds=1)
-        await publisher.publish_many(keyed(integ, delivered))
-        await eventually(
-            lambda: fetch(app_pool, integ.tenant_id, "SELECT * FROM parked_statuses"),
-            lambda r: len(r) == 1,
-        )
-        await fetch(
-            app_pool,
-            integ.tenant_id,
-            "UPDATE messages SET provider_message_id = 'w-fast', status = 'sent' WHERE id = $1",
-            message_id,
-        )
+        message_id = await _park_then_store_id(publisher, app_pool, integ, "w-fast", delivered)
         read = status(integ, "w-fast", MessageStatus.READ, seconds=2)
         await publisher.publish_many(keyed(integ, read))
 

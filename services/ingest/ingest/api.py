@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-import structlog
 import uvicorn
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
@@ -21,16 +20,13 @@ from bus.publisher import Publisher
 from config import CredentialSettings, DatabaseSettings, KafkaSettings, load
 from credentials import Vault
 from db.pool import create_pool
-from ingest.edge import ASGIApp, WebhookEdge, problem
+from ingest.edge import ASGIApp, WebhookEdge, problem, refusal
 from ingest.errors import BrokerUnavailable, Refused
-from ingest.metrics import REJECTIONS
 from ingest.readiness import broker_reachable, database_reachable
 from ingest.receive import Receiver
 from ingest.routing import RouteCache
 from ingest.settings import IngestSettings
 from telemetry.ops import ops_routes
-
-log = structlog.get_logger(__name__)
 
 
 async def _receiver(request: Request) -> Receiver:
@@ -48,7 +44,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(db)
-        publisher = Publisher(kafka)
+        publisher = Publisher(kafka, linger_ms=settings.publish_linger_ms)
         await publisher.start()
         app.state.receiver = Receiver(
             RouteCache(pool, vault, settings.route_cache_ttl_s),
@@ -107,17 +103,8 @@ def _problem(status: int, code: str, detail: str) -> Response:
 
 
 async def _refused(request: Request, exc: Refused) -> Response:
-    provider = request.path_params.get("provider", "meta")
-    REJECTIONS.labels(str(provider), exc.code).inc()
-    # Never the body, never a secret: the reason names only what was wrong.
-    log.warning(
-        "webhook refused",
-        provider=provider,
-        code=exc.code,
-        status=exc.status,
-        reason=exc.reason,
-    )
-    return _problem(exc.status, exc.code, exc.reason)
+    body = refusal(str(request.path_params.get("provider", "meta")), exc)
+    return Response(body, exc.status, media_type="application/problem+json")
 
 
 async def _unavailable(request: Request, exc: BrokerUnavailable) -> Response:

@@ -118,8 +118,13 @@ async def insert_messages(
         SELECT $1, v.conversation_id, v.integration_id, v.direction, v.type, v.status,
                v.provider_message_id, v.sender_name, v.text, v.caption, v.content,
                v.reply_to,
-               (SELECT m.id FROM messages m WHERE m.integration_id = v.integration_id
-                AND m.provider_message_id = v.reply_to),
+               -- CASE: the lookup runs only for replies. Run for every row, and planned on
+               -- stale statistics (a table that grew since its last analyze), it became a scan
+               -- of all messages per inserted row and the worker stalled on it.
+               CASE WHEN v.reply_to IS NOT NULL THEN
+                   (SELECT m.id FROM messages m WHERE m.integration_id = v.integration_id
+                    AND m.provider_message_id = v.reply_to)
+               END,
                CASE WHEN v.media_ref IS NULL THEN NULL ELSE 'pending' END,
                v.media_ref, v.media_mime, v.media_size, v.media_sha256, v.media_filename,
                v.at, CASE WHEN v.direction = 'outbound' THEN v.at END

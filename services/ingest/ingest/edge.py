@@ -59,6 +59,16 @@ def problem(status: int, code: str, detail: str) -> bytes:
     )
 
 
+def refusal(provider: str, exc: Refused) -> bytes:
+    """Count and log a refused webhook; the problem document to answer with."""
+    REJECTIONS.labels(provider, exc.code).inc()
+    # Never the body, never a secret: the reason names only what was wrong.
+    log.warning(
+        "webhook refused", provider=provider, code=exc.code, status=exc.status, reason=exc.reason
+    )
+    return problem(exc.status, exc.code, exc.reason)
+
+
 class WebhookEdge:
     def __init__(
         self, fallback: ASGIApp, receiver: Callable[[], Receiver], max_body_bytes: int
@@ -91,16 +101,7 @@ class WebhookEdge:
                     provider, key, headers, query, body, trace
                 )
         except Refused as exc:
-            REJECTIONS.labels(provider, exc.code).inc()
-            # Never the body, never a secret: the reason names only what was wrong.
-            log.warning(
-                "webhook refused",
-                provider=provider,
-                code=exc.code,
-                status=exc.status,
-                reason=exc.reason,
-            )
-            await _answer(send, exc.status, problem(exc.status, exc.code, exc.reason), problem=True)
+            await _answer(send, exc.status, refusal(provider, exc), problem=True)
             return
         except BrokerUnavailable as exc:
             body = problem(exc.status, exc.code, str(exc))
