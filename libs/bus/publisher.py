@@ -59,13 +59,13 @@ def _partitioner(
 
 
 class Publisher:
-    def __init__(self, settings: KafkaSettings, *, linger_ms: float = 0) -> None:
+    def __init__(self, settings: KafkaSettings) -> None:
         self._producer = AIOKafkaProducer(
             bootstrap_servers=settings.bootstrap,
             client_id=settings.client_id,
             acks="all",
             enable_idempotence=settings.idempotent,
-            linger_ms=0,  # rounds gather records already (and linger themselves, below)
+            linger_ms=0,  # rounds gather records already
             request_timeout_ms=settings.request_timeout_ms,
             max_batch_size=256 * 1024,
             partitioner=_partitioner,
@@ -74,9 +74,6 @@ class Publisher:
         self._wakeup = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
         self._closing = False
-        # How long a round waits, after its first record, for more: fewer, larger batches (less
-        # CPU per record here and in the broker) for a bounded added latency.
-        self._linger_s = linger_ms / 1000
 
     async def start(self) -> None:
         await self._producer.start()
@@ -145,8 +142,6 @@ class Publisher:
         request in flight per broker anyway, so waiting for the acks costs no throughput."""
         while not (self._closing and not self._queue):
             await self._wakeup.wait()
-            if self._linger_s and not self._closing:
-                await asyncio.sleep(self._linger_s)
             self._wakeup.clear()
             queued, self._queue = self._queue, []
             if queued:

@@ -44,7 +44,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(db)
-        publisher = Publisher(kafka, linger_ms=settings.publish_linger_ms)
+        publisher = Publisher(kafka)
         await publisher.start()
         app.state.receiver = Receiver(
             RouteCache(pool, vault, settings.route_cache_ttl_s),

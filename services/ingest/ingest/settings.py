@@ -30,9 +30,6 @@ class IngestSettings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     route_cache_ttl_s: float = Field(default=5.0, ge=0)
     publish_timeout_s: float = Field(default=5.0, gt=0)
-    # A publish round waits this long for more webhooks' records: fewer, larger batches cost
-    # less CPU here and in the broker, for at most this much added latency.
-    publish_linger_ms: float = Field(default=5.0, ge=0, le=100)
     meta_app_secret: SecretStr | None = Field(default=None, validation_alias="META_APP_SECRET")
     meta_verify_token: SecretStr | None = Field(default=None, validation_alias="META_VERIFY_TOKEN")
 
