@@ -15,13 +15,14 @@ import uvicorn
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import SecretStr
+from starlette.types import ASGIApp
 
 from bus.publisher import Publisher
 from config import CredentialSettings, DatabaseSettings, KafkaSettings, load
 from credentials import Vault
 from db.pool import create_pool
-from ingest.edge import ASGIApp, WebhookEdge, problem, refusal
-from ingest.errors import BrokerUnavailable, Refused
+from ingest.edge import WebhookEdge, refusal
+from ingest.errors import Refused
 from ingest.readiness import broker_reachable, database_reachable
 from ingest.receive import Receiver
 from ingest.routing import RouteCache
@@ -75,7 +76,6 @@ def create_app(
 
     app.include_router(ops_routes(ready))
     app.add_exception_handler(Refused, _refused)  # type: ignore[arg-type]
-    app.add_exception_handler(BrokerUnavailable, _unavailable)  # type: ignore[arg-type]
 
     @app.get("/webhooks/meta", response_class=PlainTextResponse)
     async def meta_app_handshake(request: Request, receiver: ReceiverDep) -> str:
@@ -98,19 +98,9 @@ def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
 
 
-def _problem(status: int, code: str, detail: str) -> Response:
-    return Response(problem(status, code, detail), status, media_type="application/problem+json")
-
-
 async def _refused(request: Request, exc: Refused) -> Response:
     body = refusal(str(request.path_params.get("provider", "meta")), exc)
     return Response(body, exc.status, media_type="application/problem+json")
-
-
-async def _unavailable(request: Request, exc: BrokerUnavailable) -> Response:
-    response = _problem(exc.status, exc.code, str(exc))
-    response.headers["Retry-After"] = "5"
-    return response
 
 
 def serve(settings: IngestSettings) -> None:

@@ -10,12 +10,12 @@ POST /webhooks/meta                      Meta app-level (routed by phone_number_
 POST /webhooks/{provider}/{webhook_key}  one integration's webhooks
 """
 
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
-from typing import Any
+from collections.abc import Callable, Mapping
 
 import orjson
 import structlog
 from starlette.datastructures import QueryParams
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ingest.errors import BodyTooLarge, BrokerUnavailable, Refused
 from ingest.metrics import REJECTIONS
@@ -23,12 +23,6 @@ from ingest.receive import Receiver
 from telemetry.trace import child
 
 log = structlog.get_logger(__name__)
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 PREFIX = "/webhooks/"
 _NO_QUERY: Mapping[str, str] = {}
