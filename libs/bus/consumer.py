@@ -11,7 +11,7 @@ so a crash anywhere before replays the batch: handlers must be idempotent.
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -52,8 +52,69 @@ class ConsumerOptions:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _headers(record: ConsumerRecord) -> dict[str, str]:
-    return {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+class RetryOptions(Protocol):
+    """What both consumers (this one and the dispatcher's lanes) retry and dead-letter by."""
+
+    @property
+    def group_id(self) -> str: ...
+    @property
+    def max_attempts(self) -> int: ...
+    @property
+    def retry_initial_s(self) -> float: ...
+    @property
+    def retry_max_s(self) -> float: ...
+
+
+def retrying(options: RetryOptions) -> AsyncRetrying:
+    """A handler's retries: ``max_attempts`` tries, exponential backoff with jitter."""
+    return AsyncRetrying(
+        stop=stop_after_attempt(options.max_attempts),
+        wait=wait_exponential_jitter(multiplier=options.retry_initial_s, max=options.retry_max_s),
+        reraise=True,
+    )
+
+
+def received_from(record: ConsumerRecord) -> Received:
+    """The record with its event decoded; raises ``pydantic.ValidationError``."""
+    return Received(
+        record.topic,
+        record.partition,
+        record.offset,
+        record.key,
+        record.value,
+        {k: v.decode(errors="replace") for k, v in (record.headers or ())},
+        decode(record.topic, record.value),
+    )
+
+
+async def send_to_dead_letters(
+    publisher: Publisher,
+    group: str,
+    record: Received | ConsumerRecord,
+    *,
+    error: str,
+    attempts: int,
+) -> None:
+    """Dead-letter ``record`` (decoded or not) as consumed by ``group``."""
+    headers = (
+        record.headers
+        if isinstance(record, Received)
+        else {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+    )
+    log.error("dead-lettering", topic=record.topic, offset=record.offset, error=error[:500])
+    await publisher.publish_many(
+        [
+            dead_letter(
+                source_topic=record.topic,
+                group=group,
+                key=record.key,
+                value=record.value,
+                headers=headers,
+                error=error,
+                attempts=attempts,
+            )
+        ]
+    )
 
 
 class BatchConsumer:
@@ -114,19 +175,13 @@ class BatchConsumer:
 
     async def _decode_or_dead_letter(self, record: ConsumerRecord) -> Received | None:
         try:
-            event = decode(record.topic, record.value)
+            return received_from(record)
         except ValidationError as exc:
-            await self._dead_letter(record, f"undecodable: {exc.error_count()} errors: {exc}", 1)
+            error = f"undecodable: {exc.error_count()} errors: {exc}"
+            await send_to_dead_letters(
+                self._publisher, self._options.group_id, record, error=error, attempts=1
+            )
             return None
-        return Received(
-            record.topic,
-            record.partition,
-            record.offset,
-            record.key,
-            record.value,
-            _headers(record),
-            event,
-        )
 
     async def _handle(self, batch: Sequence[Received]) -> None:
         try:
@@ -144,49 +199,15 @@ class BatchConsumer:
                 await self._dead_letter_received(one, exc)
 
     async def _with_retries(self, batch: Sequence[Received]) -> None:
-        async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(self._options.max_attempts),
-            wait=wait_exponential_jitter(
-                multiplier=self._options.retry_initial_s, max=self._options.retry_max_s
-            ),
-            reraise=True,
-        ):
+        async for attempt in retrying(self._options):
             with attempt:
                 await self._handler(batch)
 
     async def _dead_letter_received(self, received: Received, exc: BaseException) -> None:
-        log.error(
-            "dead-lettering after retries",
-            topic=received.topic,
-            offset=received.offset,
+        await send_to_dead_letters(
+            self._publisher,
+            self._options.group_id,
+            received,
             error=repr(exc),
-        )
-        await self._publisher.publish_many(
-            [
-                dead_letter(
-                    source_topic=received.topic,
-                    group=self._options.group_id,
-                    key=received.key,
-                    value=received.value,
-                    headers=received.headers,
-                    error=repr(exc),
-                    attempts=self._options.max_attempts,
-                )
-            ]
-        )
-
-    async def _dead_letter(self, record: ConsumerRecord, error: str, attempts: int) -> None:
-        log.error("dead-lettering undecodable record", topic=record.topic, offset=record.offset)
-        await self._publisher.publish_many(
-            [
-                dead_letter(
-                    source_topic=record.topic,
-                    group=self._options.group_id,
-                    key=record.key,
-                    value=record.value,
-                    headers=_headers(record),
-                    error=error,
-                    attempts=attempts,
-                )
-            ]
+            attempts=self._options.max_attempts,
         )

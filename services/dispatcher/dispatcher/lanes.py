@@ -23,13 +23,10 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
-from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential_jitter
 
-from bus.consumer import Received
-from bus.deadletter import dead_letter
+from bus.consumer import Received, received_from, retrying, send_to_dead_letters
 from bus.publisher import Publisher
 from config.shared import KafkaSettings
-from contracts.codec import decode
 from dispatcher.offsets import OffsetTracker
 
 log = structlog.get_logger(__name__)
@@ -55,10 +52,6 @@ class LaneOptions:
 class _Lane:
     records: deque[Received] = field(default_factory=deque)
     task: asyncio.Task[None] | None = None
-
-
-def _headers(record: ConsumerRecord) -> dict[str, str]:
-    return {k: v.decode(errors="replace") for k, v in (record.headers or ())}
 
 
 class _Drain(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -152,20 +145,14 @@ class LaneConsumer:
         tp = TopicPartition(record.topic, record.partition)
         self._tracker.started(tp, record.offset)
         try:
-            event = decode(record.topic, record.value)
+            received = received_from(record)
         except ValidationError as exc:
-            await self._dead_letter_raw(record, f"undecodable: {exc.error_count()} errors: {exc}")
+            error = f"undecodable: {exc.error_count()} errors: {exc}"
+            await send_to_dead_letters(
+                self._publisher, self._options.group_id, record, error=error, attempts=1
+            )
             self._tracker.finished(tp, record.offset)
             return
-        received = Received(
-            record.topic,
-            record.partition,
-            record.offset,
-            record.key,
-            record.value,
-            _headers(record),
-            event,
-        )
         lane = self._lanes.setdefault((tp, record.key), _Lane())
         lane.records.append(received)
         if lane.task is None or lane.task.done():
@@ -191,46 +178,17 @@ class LaneConsumer:
 
     async def _handle(self, received: Received) -> None:
         try:
-            async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(self._options.max_attempts),
-                wait=wait_exponential_jitter(
-                    multiplier=self._options.retry_initial_s, max=self._options.retry_max_s
-                ),
-                reraise=True,
-            ):
+            async for attempt in retrying(self._options):
                 with attempt:
                     await self._handler(received)
         except Exception as exc:
-            log.error("dead-lettering after retries", offset=received.offset, error=repr(exc))
-            await self._publisher.publish_many(
-                [
-                    dead_letter(
-                        source_topic=received.topic,
-                        group=self._options.group_id,
-                        key=received.key,
-                        value=received.value,
-                        headers=received.headers,
-                        error=repr(exc),
-                        attempts=self._options.max_attempts,
-                    )
-                ]
+            await send_to_dead_letters(
+                self._publisher,
+                self._options.group_id,
+                received,
+                error=repr(exc),
+                attempts=self._options.max_attempts,
             )
-
-    async def _dead_letter_raw(self, record: ConsumerRecord, error: str) -> None:
-        log.error("dead-lettering undecodable record", offset=record.offset)
-        await self._publisher.publish_many(
-            [
-                dead_letter(
-                    source_topic=record.topic,
-                    group=self._options.group_id,
-                    key=record.key,
-                    value=record.value,
-                    headers=_headers(record),
-                    error=error,
-                    attempts=1,
-                )
-            ]
-        )
 
     async def _finish_lanes(self, partitions: set[TopicPartition] | None) -> None:
         tasks = [
