@@ -10,6 +10,10 @@ per record, the largest cost of ingest-api's hot path, so records are instead ga
 concurrent callers and handed to the producer as one record batch per partition
 (``create_batch``/``send_batch``). Each caller still returns only once every one of its
 records is acknowledged.
+
+A deadline (``ack_timeout_s``) is kept per round, not per caller: a timer per call cost
+ingest-api about 4 µs of its ~180 µs per webhook. A caller therefore hears within twice the
+deadline (its round may queue behind one that is timing out).
 """
 
 import asyncio
@@ -26,6 +30,8 @@ from bus.batching import Pending, TopicPartition, plan
 from config.shared import KafkaSettings
 from contracts.codec import encode
 from contracts.envelope import Event
+
+Ack = asyncio.Future[object]  # a batch's delivery future, from ``send_batch``
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,7 @@ def _partitioner(key: bytes | None, all_partitions: list[int], available: list[i
 
 
 class Publisher:
-    def __init__(self, settings: KafkaSettings) -> None:
+    def __init__(self, settings: KafkaSettings, *, ack_timeout_s: float | None = None) -> None:
         self._producer = AIOKafkaProducer(
             bootstrap_servers=settings.bootstrap,
             client_id=settings.client_id,
@@ -69,6 +75,7 @@ class Publisher:
             max_batch_size=256 * 1024,
             partitioner=_partitioner,
         )
+        self._ack_timeout_s = ack_timeout_s
         self._queue: list[Pending] = []
         self._wakeup = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
@@ -104,8 +111,9 @@ class Publisher:
         await self.publish_many([Outgoing(topic, key, event)])
 
     async def publish_many(self, items: Sequence[Outgoing]) -> None:
-        """Return once the broker has acknowledged every item; raise if any was refused.
-        Items of one call keep their order within each partition."""
+        """Return once the broker has acknowledged every item; raise if any was refused or
+        (``TimeoutError``) not acknowledged by the deadline, in which case an item may still
+        reach the topic. Items of one call keep their order within each partition."""
         if not items:
             return
         if self._flusher is None or self._flusher.done():
@@ -138,56 +146,66 @@ class Publisher:
         """One round at a time: while a round's batches are in flight, new callers queue up,
         so a round grows with the load (a few records when idle, hundreds when busy) and the
         per-record cost of the producer is paid once per batch. aiokafka keeps one produce
-        request in flight per broker anyway, so waiting for the acks costs no throughput."""
+        request in flight per broker anyway, so waiting for the acks costs no throughput.
+        (Handing the next round over before the acks, to wait in aiokafka's accumulator, made
+        rounds smaller and cost ingest-api a tenth of its throughput.)"""
         while not (self._closing and not self._queue):
             await self._wakeup.wait()
             self._wakeup.clear()
             queued, self._queue = self._queue, []
-            if queued:
-                await self._round(queued)
+            if not queued:
+                continue
+            loop = asyncio.get_running_loop()
+            deadline = None if self._ack_timeout_s is None else loop.time() + self._ack_timeout_s
+            try:
+                async with asyncio.timeout_at(deadline):
+                    acks = await self._hand_over(queued)
+            except TimeoutError:
+                _fail(queued, TimeoutError(f"not handed over within {self._ack_timeout_s} s"))
+                continue
+            except Exception as exc:  # refused before sending: nothing was acknowledged
+                _fail(queued, exc)
+                continue
+            await _settle(queued, acks, deadline)
 
-    async def _round(self, queued: list[Pending]) -> None:
-        """Hand ``queued`` to the producer, one batch per topic-partition, and resolve each
-        caller once the batches holding its records are acknowledged."""
-        try:
-            counts = {
-                topic: len(await self._producer.partitions_for(topic))
-                for topic in {record[0] for p in queued for record in p.records}
-            }
-            acks: dict[TopicPartition, list[asyncio.Future[object]]] = defaultdict(list)
-            for (topic, partition), records in plan(queued, counts, partition_for).items():
-                batch = self._producer.create_batch()
-                for key, value, headers in records:
-                    if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
-                        acks[topic, partition].append(await self._send(batch, topic, partition))
-                        batch = self._producer.create_batch()
-                        batch.append(key=key, value=value, timestamp=None, headers=headers)
-                acks[topic, partition].append(await self._send(batch, topic, partition))
-        except Exception as exc:  # the producer refused before sending: nothing was acknowledged
-            for p in queued:
-                if not p.done.done():
-                    p.done.set_exception(exc)
-            return
-        await _settle(queued, acks)
+    async def _hand_over(self, queued: list[Pending]) -> dict[TopicPartition, list[Ack]]:
+        """Hand ``queued`` to the producer, one batch per topic-partition (more if one would
+        exceed the batch size); the futures of each partition's batches."""
+        counts = {
+            topic: len(await self._producer.partitions_for(topic))
+            for topic in {record[0] for p in queued for record in p.records}
+        }
+        acks: dict[TopicPartition, list[Ack]] = defaultdict(list)
+        for (topic, partition), records in plan(queued, counts, partition_for).items():
+            batch = self._producer.create_batch()
+            for key, value, headers in records:
+                if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                    acks[topic, partition].append(await self._send(batch, topic, partition))
+                    batch = self._producer.create_batch()
+                    batch.append(key=key, value=value, timestamp=None, headers=headers)
+            acks[topic, partition].append(await self._send(batch, topic, partition))
+        return acks
 
-    async def _send(self, batch: object, topic: str, partition: int) -> "asyncio.Future[object]":
-        future: asyncio.Future[object] = await self._producer.send_batch(
-            batch, topic, partition=partition
-        )
+    async def _send(self, batch: object, topic: str, partition: int) -> Ack:
+        future: Ack = await self._producer.send_batch(batch, topic, partition=partition)
         return future
 
 
 async def _settle(
-    queued: list[Pending],
-    acks: dict[TopicPartition, list["asyncio.Future[object]"]],
+    queued: list[Pending], acks: dict[TopicPartition, list[Ack]], deadline: float | None
 ) -> None:
-    """Resolve each caller once the batches holding its records are acknowledged."""
-    flat = [f for futures in acks.values() for f in futures]
-    await asyncio.gather(*flat, return_exceptions=True)
+    """Resolve each caller once the batches holding its records are acknowledged, or fail it
+    at the deadline."""
+    loop = asyncio.get_running_loop()
+    timeout = None if deadline is None else max(0.0, deadline - loop.time())
+    # ``wait``, not ``gather``: giving up at the deadline leaves the producer's futures alone.
+    await asyncio.wait([f for futures in acks.values() for f in futures], timeout=timeout)
     failed: dict[TopicPartition, BaseException] = {}
     for tp, futures in acks.items():
         for f in futures:
-            if f.cancelled():
+            if not f.done():
+                failed[tp] = TimeoutError("not acknowledged in time")
+            elif f.cancelled():
                 failed[tp] = asyncio.CancelledError("the producer dropped the batch")
             elif (error := f.exception()) is not None:
                 failed[tp] = error
@@ -198,4 +216,10 @@ async def _settle(
         if error is None:
             p.done.set_result(None)
         else:
+            p.done.set_exception(error)
+
+
+def _fail(queued: list[Pending], error: BaseException) -> None:
+    for p in queued:
+        if not p.done.done():
             p.done.set_exception(error)

@@ -14,7 +14,9 @@ def _adapter(topic: str) -> TypeAdapter[Any]:
 
 
 def encode(event: BaseModel) -> bytes:
-    return event.model_dump_json().encode()
+    # The serializer's bytes as they are (``model_dump_json`` decodes them to ``str``).
+    encoded: bytes = event.__pydantic_serializer__.to_json(event)
+    return encoded
 
 
 def decode(topic: str, value: bytes) -> Any:

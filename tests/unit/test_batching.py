@@ -52,8 +52,24 @@ async def test_a_refused_batch_fails_only_the_callers_with_records_in_it() -> No
     ok.set_result(None)
     refused.set_exception(RuntimeError("NOT_LEADER"))
 
-    await _settle([hit, spared], {("a", 1): [refused], ("a", 2): [ok]})
+    await _settle([hit, spared], {("a", 1): [refused], ("a", 2): [ok]}, deadline=None)
 
     assert spared.done.result() is None
     with pytest.raises(RuntimeError, match="NOT_LEADER"):
         hit.done.result()
+
+
+async def test_an_unanswered_batch_fails_its_callers_at_the_deadline() -> None:
+    loop = asyncio.get_running_loop()
+    waiting, answered = _pending(("a", b"k1", b"1")), _pending(("a", b"k2", b"2"))
+    waiting.placed, answered.placed = {("a", 1)}, {("a", 2)}
+    never: asyncio.Future[object] = loop.create_future()
+    ok: asyncio.Future[object] = loop.create_future()
+    ok.set_result(None)
+
+    await _settle([waiting, answered], {("a", 1): [never], ("a", 2): [ok]}, loop.time() + 0.05)
+
+    assert answered.done.result() is None
+    with pytest.raises(TimeoutError):
+        waiting.done.result()
+    assert not never.done(), "the producer's own future is left to the producer"

@@ -45,12 +45,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(db)
-        publisher = Publisher(kafka)
+        publisher = Publisher(kafka, ack_timeout_s=settings.publish_timeout_s)
         await publisher.start()
         app.state.receiver = Receiver(
             RouteCache(pool, vault, settings.route_cache_ttl_s),
             publisher,
-            publish_timeout_s=settings.publish_timeout_s,
             meta_app_secret=_secret(settings.meta_app_secret),
             meta_verify_token=_secret(settings.meta_verify_token),
         )
@@ -110,4 +109,13 @@ def serve(settings: IngestSettings) -> None:
         load(KafkaSettings),
         Vault.from_settings(load(CredentialSettings)),
     )
-    uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="warning")
+    uvicorn.run(
+        app,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="warning",
+        # Per-request work nothing here reads: the access log (refusals log themselves) and
+        # X-Forwarded-For (no decision depends on the client's address).
+        access_log=False,
+        proxy_headers=False,
+    )

@@ -3,7 +3,6 @@ route → verify on the raw bytes → integration enabled → parse (pure) → a
 publish and wait for the broker's ack. Raises ``ingest.errors`` types; the routes translate.
 """
 
-import asyncio
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from uuid import uuid4
@@ -39,13 +38,11 @@ class Receiver:
         routes: RouteCache,
         publisher: Publisher,
         *,
-        publish_timeout_s: float,
         meta_app_secret: str | None,
         meta_verify_token: str | None,
     ) -> None:
         self._routes = routes
-        self._publisher = publisher
-        self._publish_timeout_s = publish_timeout_s
+        self._publisher = publisher  # it bounds the wait for the broker's ack
         self._meta_app = WebhookSecrets(app_secret=meta_app_secret, verify_token=meta_verify_token)
 
     async def integration_webhook(
@@ -63,10 +60,10 @@ class Receiver:
         _authentic(route.provider, headers, body, route.secrets)
         if not route.active:
             raise IntegrationDisabled("the integration is disabled")
-        _json(body)
         origin = _origin(route, traceparent)
         parsed = codec(route.provider).parse(body)
         if isinstance(parsed, Rejection):
+            _json(body)
             # Authentic but not understood: recorded raw (replayable) and answered 200, so
             # the provider does not retry something that will never parse.
             await self._publish(
@@ -90,9 +87,9 @@ class Receiver:
         """Meta's app-level endpoint: one app for many numbers, each entry routed by its
         ``phone_number_id``. Numbers we do not know (or disabled) are skipped."""
         _authentic(Provider.META, headers, body, self._meta_app)
-        _json(body)
         parsed = codec(Provider.META).parse(body)
         if isinstance(parsed, Rejection):
+            _json(body)
             # No integration (so no tenant) to record it under: refuse.
             raise Refused(f"unusable Meta payload: {parsed.reason}")
         items: list[Outgoing] = []
@@ -134,8 +131,7 @@ class Receiver:
 
     async def _publish(self, items: list[Outgoing]) -> None:
         try:
-            async with asyncio.timeout(self._publish_timeout_s):
-                await self._publisher.publish_many(items)
+            await self._publisher.publish_many(items)
         except Exception as exc:
             log.error("broker did not acknowledge the webhook's events", error=repr(exc))
             raise BrokerUnavailable("the broker did not acknowledge; retry later") from exc
@@ -162,6 +158,8 @@ def _authentic(
 
 
 def _json(body: bytes) -> None:
+    """Refuse a body that is not JSON at all. Asked only once the parser has rejected the body
+    (parsing it twice costs every good webhook)."""
     try:
         orjson.loads(body)
     except orjson.JSONDecodeError:
