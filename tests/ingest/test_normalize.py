@@ -63,5 +63,6 @@ def test_a_webhook_becomes_its_record_then_its_messages_keyed_by_conversation() 
     assert isinstance(out[0].event, WebhookRecorded) and out[0].event.event_count == 1
     assert isinstance(out[1].event, MessageReceived)
     assert out[1].key == f"{origin.tenant_id}:{origin.integration_id}:5511"
+    assert out[0].key == out[1].key, "the raw record goes with its conversation"
     assert all(o.event.traceparent == origin.traceparent for o in out)
     assert normalize.for_account(parsed, "other").messages == ()

@@ -2,7 +2,8 @@
 
 Every webhook is recorded raw (``WebhookRecorded``, for the audit log and replay); its messages
 and statuses become ``MessageReceived`` / ``StatusReported``, keyed by conversation
-("tenant:integration:chat") so one conversation's events stay in order on one partition.
+("tenant:integration:chat") so one conversation's events stay in order on one partition. The
+raw record takes its first event's key (the integration's when it has none).
 """
 
 from dataclasses import dataclass
@@ -35,7 +36,9 @@ def body_text(body: bytes) -> str:
     return body.decode("utf-8", errors="replace")
 
 
-def record(origin: Origin, body: bytes, *, error: str | None, event_count: int) -> Outgoing:
+def record(
+    origin: Origin, body: bytes, *, error: str | None, event_count: int, key: str | None = None
+) -> Outgoing:
     event = WebhookRecorded(
         tenant_id=origin.tenant_id,
         traceparent=origin.traceparent,
@@ -48,7 +51,7 @@ def record(origin: Origin, body: bytes, *, error: str | None, event_count: int) 
         error=error,
         event_count=event_count,
     )
-    return Outgoing(topics.INBOUND, f"{origin.tenant_id}:{origin.integration_id}", event)
+    return Outgoing(topics.INBOUND, key or f"{origin.tenant_id}:{origin.integration_id}", event)
 
 
 def events(origin: Origin, parsed: ParsedWebhook, body: bytes) -> list[Outgoing]:
@@ -77,7 +80,11 @@ def events(origin: Origin, parsed: ParsedWebhook, body: bytes) -> list[Outgoing]
         )
         chat = s.recipient or ""
         out.append(Outgoing(topics.INBOUND, conversation_key(origin, chat), reported))
-    return [record(origin, body, error=None, event_count=len(out)), *out]
+    # The raw record rides on its first event's key: a webhook (usually one conversation's)
+    # then lands on one partition, in one batch, and the records of one integration are not
+    # all piled onto a single partition.
+    first_key = out[0].key if out else None
+    return [record(origin, body, error=None, event_count=len(out), key=first_key), *out]
 
 
 def for_account(parsed: ParsedWebhook, account: str) -> ParsedWebhook:

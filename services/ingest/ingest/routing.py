@@ -6,6 +6,7 @@ are then decrypted inside a tenant transaction. Results, including "no such key"
 being accepted within that time.
 """
 
+import asyncio
 import time
 from dataclasses import dataclass
 from uuid import UUID
@@ -38,6 +39,7 @@ class RouteCache:
         self._vault = vault
         self._ttl_s = ttl_s
         self._entries: dict[tuple[str, ...], tuple[float, Route | None]] = {}
+        self._loading: dict[tuple[str, ...], asyncio.Future[Route | None]] = {}
 
     async def by_key(self, webhook_key: str) -> Route | None:
         return await self._cached(
@@ -57,7 +59,14 @@ class RouteCache:
         hit = self._entries.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
-        route = await self._load(sql, *args)
+        # One load per key at a time: when an entry expires under load, the webhooks arriving
+        # meanwhile wait for that load instead of each querying and decrypting again.
+        loading = self._loading.get(key)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load(sql, *args))
+            self._loading[key] = loading
+            loading.add_done_callback(lambda _: self._loading.pop(key, None))
+        route = await asyncio.shield(loading)
         if len(self._entries) >= MAX_ENTRIES:  # bounded: drop the oldest insertions
             for stale in list(self._entries)[: MAX_ENTRIES // 10]:
                 del self._entries[stale]
