@@ -36,7 +36,7 @@ async def measure(stack: Stack, root: Path, logs: Path, quick: bool) -> dict[str
     print("fanout ceiling", results["ceilings"]["fanout"], flush=True)
     ingest_http = await ingest_alone.measure(root, logs, quick=quick)
     print("ingest-api alone", ingest_http, flush=True)
-    results["system"] = await system.measure(stack, logs, results["ceilings"], quick=quick)
+    results["system"] = await system.measure(stack, root, logs, results["ceilings"], quick=quick)
     results["system"]["ingest_http"] = ingest_http
     return results
 

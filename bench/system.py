@@ -9,9 +9,13 @@ text.
 
 import asyncio
 import json
+import os
 import secrets
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -35,6 +39,7 @@ from db.realtime_log import record
 from db.tenant import tenant_tx
 from devstack.demo import wire_demo
 from devstack.services import SPECS, ServiceSet
+from devstack.settings import StackSettings
 from devstack.stack import Stack
 from providers.meta.verify import sign
 from simulator.control import SimControl
@@ -157,55 +162,71 @@ class Inbox:
             self._task.cancel()
 
 
-async def _inbound(
-    system: ServiceSet,
-    key: str,
-    account: str,
-    app_secret: str,
-    inbox: Inbox,
-    rates: list[int],
-    duration_s: float,
+async def _inbound_step(
+    running: "Running", inbox: "Inbox", rate: int, duration_s: float
 ) -> dict[str, Any]:
-    ingest_url = system.urls["ingest-api"]
-    port = int(ingest_url.rsplit(":", 1)[1])
-    path = f"/webhooks/meta/{key}"
+    """Signed Meta webhooks posted open loop at ``rate`` for ``duration_s``, each timed from
+    its scheduled send to the agent's websocket frame."""
+    port = int(running.services.urls["ingest-api"].rsplit(":", 1)[1])
+    path = f"/webhooks/meta/{running.webhook_key}"
+    t0 = time.time()
+
+    def make(i: int) -> bytes:
+        # Stamped with its scheduled time: queueing before it is sent counts as latency.
+        body = meta_webhook(running.account, i, t0 + i / rate)
+        return build_request(
+            "POST",
+            "127.0.0.1",
+            path,
+            {
+                "Content-Type": "application/json",
+                "X-Hub-Signature-256": sign(body, running.app_secret),
+            },
+            body,
+        )
+
+    started = time.time()
+    result = await open_loop(
+        "127.0.0.1", port, make, rate=rate, duration_s=duration_s, connections=256
+    )
+    # Read the latencies once the pipeline has drained this step (a preview can be
+    # overtaken by a later message of the same customer, hence "nearly all").
+    await inbox.drained(started, int(result.completed * 0.995))
+    window = [lat for sent, lat in inbox.latencies if sent >= started]
+    return {
+        "offered": rate,
+        "accepted_per_s": round(result.throughput),
+        "errors": result.errors,
+        "statuses": dict(result.statuses),
+        "delivered": len(window),
+        "sent": result.completed,
+        "http": summary_ms(result.latencies_s),
+        **summary_ms(window),
+    }
+
+
+async def _inbound(root: Path, logs: Path, rates: list[int], duration_s: float) -> dict[str, Any]:
+    """The rising rates, each on a system started afresh: the embedded broker (Tansu 0.6, in
+    memory) costs more CPU per fetch the more batches a partition holds, so on one broker
+    each step would be slowed by the ones before it (docs/architecture.md, performance
+    notes), which Kafka is not. Every step thus starts from the same state."""
     steps: list[dict[str, Any]] = []
     for rate in rates:
-        base, t0 = len(steps) * 10**6, time.time()
-
-        def make(i: int, base: int = base, t0: float = t0, rate: float = rate) -> bytes:
-            # Stamped with its scheduled time: queueing before it is sent counts as latency.
-            body = meta_webhook(account, base + i, t0 + i / rate)
-            return build_request(
-                "POST",
-                "127.0.0.1",
-                path,
-                {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, app_secret)},
-                body,
-            )
-
-        started = time.time()
-        result = await open_loop(
-            "127.0.0.1", port, make, rate=rate, duration_s=duration_s, connections=256
-        )
-        # Read the latencies once the pipeline has drained this step (a preview can be
-        # overtaken by a later message of the same customer, hence "nearly all").
-        await inbox.drained(started, int(result.completed * 0.995))
-        window = [lat for sent, lat in inbox.latencies if sent >= started]
-        steps.append(
-            {
-                "offered": rate,
-                "accepted_per_s": round(result.throughput),
-                "errors": result.errors,
-                "statuses": dict(result.statuses),
-                "delivered": len(window),
-                "sent": result.completed,
-                "http": summary_ms(result.latencies_s),
-                **summary_ms(window),
-            }
-        )
+        stack = Stack(StackSettings(), root / f"inbound-{rate}")
+        await asyncio.to_thread(stack.start)
+        try:
+            await asyncio.to_thread(stack.prepare)
+            async with running_system(stack, logs / f"inbound-{rate}") as running:
+                inbox = Inbox(running.services.urls["gateway"], running.token)
+                await inbox.start()
+                try:
+                    steps.append(await _inbound_step(running, inbox, rate, duration_s))
+                finally:
+                    await inbox.stop()
+        finally:
+            await asyncio.to_thread(stack.stop)
         print("inbound step", steps[-1], flush=True)
-        if result.errors or (steps[-1]["p99_ms"] or 10**9) > 2000:
+        if steps[-1]["errors"] or (steps[-1]["p99_ms"] or 10**9) > 2000:
             break  # far past the knee: higher rates only add queueing
     sustained = [
         s["offered"]
@@ -219,6 +240,7 @@ async def _inbound(
         "steps": steps,
         "sustained_rate": max(sustained, default=None),
         "step_duration_s": duration_s,
+        "fresh_system_per_step": True,
     }
 
 
@@ -347,14 +369,27 @@ async def _fanout(
     return await swarm(url, clients, frames, "gateway", handshake, burst, timeout_s=120)
 
 
-async def measure(
-    stack: Stack, logs: Path, ceilings: dict[str, Any], *, quick: bool
-) -> dict[str, Any]:
+@dataclass
+class Running:
+    """Every service up on one stack, a bench tenant wired to the simulator."""
+
+    services: ServiceSet
+    pool: asyncpg.Pool
+    tenant_id: UUID
+    integration_id: UUID  # the Meta integration the load goes through
+    account: str
+    webhook_key: str
+    app_secret: str
+    token: str  # an agent of the tenant
+
+
+@asynccontextmanager
+async def running_system(stack: Stack, logs: Path) -> AsyncIterator[Running]:
     assert stack.endpoints is not None
     e = stack.endpoints
     jwt_secret, credential_key = secrets.token_urlsafe(32), new_key()
     env = {
-        **__import__("os").environ,
+        **os.environ,
         **e.env(),
         "JWT_ALGORITHM": "HS256",
         "JWT_SECRET": jwt_secret,
@@ -366,9 +401,8 @@ async def measure(
         "GATEWAY_SEND_QUEUE_MAX": "4096",
         "GATEWAY_MAX_CHANNELS": "16",
     }
-    system = ServiceSet([s.name for s in SPECS], env, logs, sys.executable)
-    system.start()
-    out: dict[str, Any] = {}
+    services = ServiceSet([s.name for s in SPECS], env, logs, sys.executable)
+    await asyncio.to_thread(services.start)
     try:
         tenant_id = await create_tenant(e.database_url)
         vault = Vault([credential_key])
@@ -378,57 +412,84 @@ async def measure(
                 e.database_url,
                 vault,
                 tenant_id=tenant_id,
-                sim_url=system.urls["simulator"],
-                ingest_url=system.urls["ingest-api"],
+                sim_url=services.urls["simulator"],
+                ingest_url=services.urls["ingest-api"],
                 account_prefix=f"b{uuid4().hex[:6]}",
             )
         }
         meta = wired[Provider.META]
-        key = meta.webhook_url.rsplit("/", 1)[1]
         pool = await asyncpg.create_pool(e.app_database_url, min_size=1, max_size=4)
         assert pool is not None
-        async with tenant_tx(pool, tenant_id) as conn:
-            app_secret = vault.open(
-                await conn.fetchval(
-                    "SELECT credentials FROM integrations WHERE id = $1", meta.integration_id
-                )
-            )["app_secret"]
-        auth = AuthSettings(
-            algorithm="HS256", secret=SecretStr(jwt_secret), issuer="omni-bench", audience="omni"
-        )
-        token = mint(auth, tenant_id=tenant_id, user_id="bench-agent", role="agent", ttl_s=3600)
-        duration = 5 if quick else 30
-        inbox = Inbox(system.urls["gateway"], token)
-        await inbox.start()
-        # Each step also fills the embedded broker, which costs more per request as it fills
-        # (docs/architecture.md, performance notes): later steps are measured on a fuller one.
-        rates = [200, 500] if quick else [250, 500, 750, 1000, 1250, 1500, 2000]
-        out["inbound"] = await _inbound(
-            system, key, meta.account_id, app_secret, inbox, rates, duration
-        )
-        await inbox.stop()
-        async with tenant_tx(pool, tenant_id) as conn:
+        try:
+            async with tenant_tx(pool, tenant_id) as conn:
+                app_secret = vault.open(
+                    await conn.fetchval(
+                        "SELECT credentials FROM integrations WHERE id = $1", meta.integration_id
+                    )
+                )["app_secret"]
+            auth = AuthSettings(
+                algorithm="HS256",
+                secret=SecretStr(jwt_secret),
+                issuer="omni-bench",
+                audience="omni",
+            )
+            yield Running(
+                services=services,
+                pool=pool,
+                tenant_id=tenant_id,
+                integration_id=meta.integration_id,
+                account=meta.account_id,
+                webhook_key=meta.webhook_url.rsplit("/", 1)[1],
+                app_secret=app_secret,
+                token=mint(
+                    auth, tenant_id=tenant_id, user_id="bench-agent", role="agent", ttl_s=3600
+                ),
+            )
+        finally:
+            await pool.close()
+    finally:
+        await asyncio.to_thread(services.stop)
+
+
+async def measure(
+    stack: Stack, root: Path, logs: Path, ceilings: dict[str, Any], *, quick: bool
+) -> dict[str, Any]:
+    """Inbound on fresh systems of its own (see ``_inbound``), then outbound and fan-out on
+    ``stack``."""
+    rates = [200, 500] if quick else [250, 500, 750, 1000, 1250, 1500, 2000]
+    out: dict[str, Any] = {"inbound": await _inbound(root, logs, rates, 5 if quick else 30)}
+    async with running_system(stack, logs / "system") as running:
+        async with tenant_tx(running.pool, running.tenant_id) as conn:
             # Measure our pipeline, not the provider's quota (Meta: 80/s per number).
             await conn.execute(
                 "UPDATE integrations SET rate_limit_per_s = 500 WHERE id = $1",
-                meta.integration_id,
+                running.integration_id,
             )
         await asyncio.sleep(6)  # the dispatcher reloads integration settings
-        async with SimControl(system.urls["simulator"]) as sim:
+        async with SimControl(running.services.urls["simulator"]) as sim:
             out["outbound"] = await _outbound(
-                system, token, sim, Provider.META, meta.account_id, 200 if quick else 1000
+                running.services,
+                running.token,
+                sim,
+                Provider.META,
+                running.account,
+                200 if quick else 1000,
             )
         print("outbound", out["outbound"], flush=True)
         await asyncio.sleep(15)  # the outbound sends' status webhooks settle first
         clients = ceilings["fanout"]["clients"]
         out["fanout"] = await _fanout(
-            system, stack, pool, tenant_id, meta.integration_id, token, clients, frames=20
+            running.services,
+            stack,
+            running.pool,
+            running.tenant_id,
+            running.integration_id,
+            running.token,
+            clients,
+            frames=20,
         )
         out["fanout"]["ratio_to_fanout_ceiling"] = ratio(
             out["fanout"]["deliveries_per_s"], ceilings["fanout"]["deliveries_per_s"]
         )
         print("fanout", out["fanout"], flush=True)
-        await pool.close()
-    finally:
-        system.stop()
     return out

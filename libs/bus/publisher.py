@@ -17,6 +17,7 @@ deadline (its round may queue behind one that is timing out).
 """
 
 import asyncio
+import contextlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -64,7 +65,14 @@ def _partitioner(key: bytes | None, all_partitions: list[int], available: list[i
 
 
 class Publisher:
-    def __init__(self, settings: KafkaSettings, *, ack_timeout_s: float | None = None) -> None:
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        *,
+        ack_timeout_s: float | None = None,
+        linger_s: float = 0.0,
+        small_round: int = 4,
+    ) -> None:
         self._producer = AIOKafkaProducer(
             bootstrap_servers=settings.bootstrap,
             client_id=settings.client_id,
@@ -76,8 +84,11 @@ class Publisher:
             partitioner=_partitioner,
         )
         self._ack_timeout_s = ack_timeout_s
+        self._linger_s = linger_s
+        self._small_round = small_round
         self._queue: list[Pending] = []
         self._wakeup = asyncio.Event()
+        self._enough = asyncio.Event()  # a lingering round has enough callers
         self._flusher: asyncio.Task[None] | None = None
         self._closing = False
 
@@ -132,6 +143,8 @@ class Publisher:
         )
         self._queue.append(pending)
         self._wakeup.set()
+        if len(self._queue) >= self._small_round:
+            self._enough.set()
         # A caller that gives up (a timeout cancels ``done``) stops waiting; its records still
         # go out with the round they were queued for.
         await pending.done
@@ -151,6 +164,15 @@ class Publisher:
         rounds smaller and cost ingest-api a tenth of its throughput.)"""
         while not (self._closing and not self._queue):
             await self._wakeup.wait()
+            if self._linger_s and len(self._queue) < self._small_round and not self._closing:
+                # Under a light, steady load each caller would be alone in its round and pay a
+                # produce request, in this process and in the broker. So a small round waits
+                # up to the linger for company, and goes as soon as it has enough; under heavy
+                # load rounds are large already and go out at once.
+                self._enough.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._linger_s):
+                        await self._enough.wait()
             self._wakeup.clear()
             queued, self._queue = self._queue, []
             if not queued:

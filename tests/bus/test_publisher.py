@@ -87,3 +87,16 @@ async def test_stop_still_delivers_what_callers_handed_over(
 
     assert all(c.done() and c.exception() is None for c in calls)
     assert len(await _read_back(kafka_settings, {e.event_id for e in events})) == 30
+
+
+async def test_a_lingering_round_goes_as_soon_as_it_has_enough_callers(
+    kafka_settings: KafkaSettings,
+) -> None:
+    events = _media_events(4)
+    async with Publisher(kafka_settings, linger_s=60, small_round=4) as publisher:
+        # A round of one would wait the whole minute; four together are enough to go at once.
+        async with asyncio.timeout(15):
+            await asyncio.gather(
+                *(publisher.publish(topics.MEDIA, e, key=str(e.message_id)) for e in events)
+            )
+    assert len(await _read_back(kafka_settings, {e.event_id for e in events})) == 4

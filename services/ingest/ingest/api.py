@@ -45,7 +45,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(db)
-        publisher = Publisher(kafka, ack_timeout_s=settings.publish_timeout_s)
+        publisher = Publisher(
+            kafka,
+            ack_timeout_s=settings.publish_timeout_s,
+            linger_s=settings.publish_linger_ms / 1000,
+        )
         await publisher.start()
         app.state.receiver = Receiver(
             RouteCache(pool, vault, settings.route_cache_ttl_s),

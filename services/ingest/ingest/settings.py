@@ -7,6 +7,8 @@ Variables (defaults in the class):
 - INGEST_ROUTE_CACHE_TTL_S: how long an integration lookup (with its decrypted secrets) is
   reused; a disabled integration stops being accepted within this time.
 - INGEST_PUBLISH_TIMEOUT_S: how long ingest-api waits for the broker's ack before a 503.
+- INGEST_PUBLISH_LINGER_MS: how long a publish round with only a few webhooks waits for more
+  (fewer, larger produce requests under a light load; 0: none).
 - META_APP_SECRET / META_VERIFY_TOKEN: the Meta app behind the app-level ``/webhooks/meta``
   (unset: that endpoint refuses everything).
 - OPS_PORT: ingest-worker's /healthz /readyz /metrics port.
@@ -30,6 +32,7 @@ class IngestSettings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     route_cache_ttl_s: float = Field(default=5.0, ge=0)
     publish_timeout_s: float = Field(default=5.0, gt=0)
+    publish_linger_ms: float = Field(default=2.0, ge=0, le=50)
     meta_app_secret: SecretStr | None = Field(default=None, validation_alias="META_APP_SECRET")
     meta_verify_token: SecretStr | None = Field(default=None, validation_alias="META_VERIFY_TOKEN")
 
