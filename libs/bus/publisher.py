@@ -42,8 +42,14 @@ class Outgoing:
     event: Event
 
 
+@lru_cache(maxsize=256)
+def _type_header(event_type: str) -> tuple[str, bytes]:
+    return ("type", event_type.encode())
+
+
 def headers_for(event: Event) -> list[tuple[str, bytes]]:
-    headers = [("type", event.type.encode())] if hasattr(event, "type") else []
+    event_type = getattr(event, "type", None)
+    headers = [_type_header(event_type)] if event_type is not None else []
     if event.traceparent:
         headers.append(("traceparent", event.traceparent.encode()))
     return headers

@@ -49,14 +49,16 @@ def test_derived_ids_are_stable_per_event_and_role() -> None:
 
 
 def test_a_webhook_becomes_its_record_then_its_messages_keyed_by_conversation() -> None:
+    tenant_id, integration_id = uuid4(), uuid4()
     origin = normalize.Origin(
-        tenant_id=uuid4(),
-        integration_id=uuid4(),
+        tenant_id=tenant_id,
+        integration_id=integration_id,
         provider=Provider.META,
         account="pn1",
         webhook_id=uuid4(),
         received_at=NOW,
         traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        stream=f"{tenant_id}:{integration_id}",
     )
     parsed = ParsedWebhook(messages=(ParsedMessage("pn1", _message(MessageType.TEXT, text="a")),))
     out = normalize.events(origin, parsed, b'{"x": 1}')
@@ -65,4 +67,5 @@ def test_a_webhook_becomes_its_record_then_its_messages_keyed_by_conversation() 
     assert out[1].key == f"{origin.tenant_id}:{origin.integration_id}:5511"
     assert out[0].key == out[1].key, "the raw record goes with its conversation"
     assert all(o.event.traceparent == origin.traceparent for o in out)
+    assert all(o.event.occurred_at == NOW for o in out)
     assert normalize.for_account(parsed, "other").messages == ()

@@ -26,10 +26,11 @@ class Origin:
     webhook_id: UUID
     received_at: datetime
     traceparent: str
+    stream: str  # "tenant:integration", the prefix of its conversations' keys (``Route.stream``)
 
 
 def conversation_key(origin: Origin, chat_id: str) -> str:
-    return f"{origin.tenant_id}:{origin.integration_id}:{chat_id}"
+    return f"{origin.stream}:{chat_id}"
 
 
 def body_text(body: bytes) -> str:
@@ -45,13 +46,14 @@ def record(
         webhook_id=origin.webhook_id,
         provider=origin.provider,
         integration_id=origin.integration_id,
+        occurred_at=origin.received_at,
         received_at=origin.received_at,
         body=body_text(body),
         outcome="failed" if error is not None else "accepted",
         error=error,
         event_count=event_count,
     )
-    return Outgoing(topics.INBOUND, key or f"{origin.tenant_id}:{origin.integration_id}", event)
+    return Outgoing(topics.INBOUND, key or origin.stream, event)
 
 
 def events(origin: Origin, parsed: ParsedWebhook, body: bytes) -> list[Outgoing]:
@@ -62,6 +64,7 @@ def events(origin: Origin, parsed: ParsedWebhook, body: bytes) -> list[Outgoing]
         "provider": origin.provider,
         "integration_id": origin.integration_id,
         "webhook_id": origin.webhook_id,
+        "occurred_at": origin.received_at,  # what a webhook reports happened when it came in
     }
     out: list[Outgoing] = []
     for m in parsed.messages:

@@ -146,6 +146,7 @@ def _origin(route: Route, traceparent: str) -> normalize.Origin:
         webhook_id=uuid4(),
         received_at=datetime.now(UTC),
         traceparent=traceparent,
+        stream=route.stream,
     )
 
 

@@ -9,6 +9,7 @@ being accepted within that time.
 import asyncio
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from uuid import UUID
 
 import asyncpg
@@ -28,6 +29,12 @@ class Route:
     account: str
     active: bool
     secrets: WebhookSecrets
+
+    @cached_property
+    def stream(self) -> str:
+        """ "tenant:integration", the prefix of every conversation key of this integration
+        (made once per cached route rather than per webhook)."""
+        return f"{self.tenant_id}:{self.integration_id}"
 
 
 MAX_ENTRIES = 10_000
