@@ -369,6 +369,20 @@ async def _fanout(
     return await swarm(url, clients, frames, "gateway", handshake, burst, timeout_s=120)
 
 
+async def _statuses_settled(running: "Running", timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        async with tenant_tx(running.pool, running.tenant_id) as conn:
+            pending = await conn.fetchval(
+                "SELECT count(*) FROM messages WHERE direction = 'outbound'"
+                " AND status NOT IN ('read', 'played', 'failed')"
+            )
+        if pending == 0:
+            break
+        await asyncio.sleep(1)
+    await asyncio.sleep(5)  # the last realtime events reach the gateway
+
+
 @dataclass
 class Running:
     """Every service up on one stack, a bench tenant wired to the simulator."""
@@ -476,7 +490,9 @@ async def measure(
                 200 if quick else 1000,
             )
         print("outbound", out["outbound"], flush=True)
-        await asyncio.sleep(15)  # the outbound sends' status webhooks settle first
+        # Fan-out is measured on a quiet system: every send's sent/delivered/read webhooks
+        # have come back through ingest first.
+        await _statuses_settled(running, timeout_s=180)
         clients = ceilings["fanout"]["clients"]
         out["fanout"] = await _fanout(
             running.services,
