@@ -117,6 +117,28 @@ async def send_to_dead_letters(
     )
 
 
+async def decoded_or_dead_lettered(
+    publisher: Publisher, group: str, record: ConsumerRecord
+) -> Received | None:
+    """``record`` decoded, or ``None`` once it is dead-lettered as undecodable (retrying
+    cannot fix a record that does not match its topic's schema)."""
+    try:
+        return received_from(record)
+    except ValidationError as exc:
+        error = f"undecodable: {exc.error_count()} errors: {exc}"
+        await send_to_dead_letters(publisher, group, record, error=error, attempts=1)
+        return None
+
+
+async def dead_letter_failed(
+    publisher: Publisher, options: RetryOptions, received: Received, exc: BaseException
+) -> None:
+    """Dead-letter ``received`` once its handler failed ``options.max_attempts`` times."""
+    await send_to_dead_letters(
+        publisher, options.group_id, received, error=repr(exc), attempts=options.max_attempts
+    )
+
+
 class BatchConsumer:
     def __init__(
         self,
@@ -166,22 +188,14 @@ class BatchConsumer:
         good: list[Received] = []
         for records in batches.values():
             for record in records:
-                received = await self._decode_or_dead_letter(record)
+                received = await decoded_or_dead_lettered(
+                    self._publisher, self._options.group_id, record
+                )
                 if received is not None:
                     good.append(received)
         if good:
             await self._handle(good)
         await self._consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
-
-    async def _decode_or_dead_letter(self, record: ConsumerRecord) -> Received | None:
-        try:
-            return received_from(record)
-        except ValidationError as exc:
-            error = f"undecodable: {exc.error_count()} errors: {exc}"
-            await send_to_dead_letters(
-                self._publisher, self._options.group_id, record, error=error, attempts=1
-            )
-            return None
 
     async def _handle(self, batch: Sequence[Received]) -> None:
         try:
@@ -189,25 +203,16 @@ class BatchConsumer:
             return
         except Exception as exc:
             if len(batch) == 1:
-                await self._dead_letter_received(batch[0], exc)
+                await dead_letter_failed(self._publisher, self._options, batch[0], exc)
                 return
             log.warning("batch failed, retrying one by one", size=len(batch), error=str(exc))
         for one in batch:
             try:
                 await self._with_retries([one])
             except Exception as exc:
-                await self._dead_letter_received(one, exc)
+                await dead_letter_failed(self._publisher, self._options, one, exc)
 
     async def _with_retries(self, batch: Sequence[Received]) -> None:
         async for attempt in retrying(self._options):
             with attempt:
                 await self._handler(batch)
-
-    async def _dead_letter_received(self, received: Received, exc: BaseException) -> None:
-        await send_to_dead_letters(
-            self._publisher,
-            self._options.group_id,
-            received,
-            error=repr(exc),
-            attempts=self._options.max_attempts,
-        )

@@ -22,9 +22,8 @@ import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
-from pydantic import ValidationError
 
-from bus.consumer import Received, received_from, retrying, send_to_dead_letters
+from bus.consumer import Received, dead_letter_failed, decoded_or_dead_lettered, retrying
 from bus.publisher import Publisher
 from config.shared import KafkaSettings
 from dispatcher.offsets import OffsetTracker
@@ -144,13 +143,8 @@ class LaneConsumer:
     async def _take(self, record: ConsumerRecord) -> None:
         tp = TopicPartition(record.topic, record.partition)
         self._tracker.started(tp, record.offset)
-        try:
-            received = received_from(record)
-        except ValidationError as exc:
-            error = f"undecodable: {exc.error_count()} errors: {exc}"
-            await send_to_dead_letters(
-                self._publisher, self._options.group_id, record, error=error, attempts=1
-            )
+        received = await decoded_or_dead_lettered(self._publisher, self._options.group_id, record)
+        if received is None:
             self._tracker.finished(tp, record.offset)
             return
         lane = self._lanes.setdefault((tp, record.key), _Lane())
@@ -182,13 +176,7 @@ class LaneConsumer:
                 with attempt:
                     await self._handler(received)
         except Exception as exc:
-            await send_to_dead_letters(
-                self._publisher,
-                self._options.group_id,
-                received,
-                error=repr(exc),
-                attempts=self._options.max_attempts,
-            )
+            await dead_letter_failed(self._publisher, self._options, received, exc)
 
     async def _finish_lanes(self, partitions: set[TopicPartition] | None) -> None:
         tasks = [
