@@ -163,7 +163,7 @@ class Inbox:
 
 
 async def _inbound_step(
-    running: "Running", inbox: "Inbox", rate: int, duration_s: float
+    running: "Running", inbox: Inbox, rate: int, duration_s: float
 ) -> dict[str, Any]:
     """Signed Meta webhooks posted open loop at ``rate`` for ``duration_s``, each timed from
     its scheduled send to the agent's websocket frame."""

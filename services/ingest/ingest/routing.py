@@ -70,10 +70,13 @@ class RouteCache:
         # meanwhile wait for that load instead of each querying and decrypting again.
         loading = self._loading.get(key)
         if loading is None:
-            loading = asyncio.ensure_future(self._load(sql, *args))
+            loading = asyncio.ensure_future(self._fill(key, now, sql, *args))
             self._loading[key] = loading
             loading.add_done_callback(lambda _: self._loading.pop(key, None))
-        route = await asyncio.shield(loading)
+        return await asyncio.shield(loading)
+
+    async def _fill(self, key: tuple[str, ...], now: float, sql: str, *args: str) -> Route | None:
+        route = await self._load(sql, *args)
         if len(self._entries) >= MAX_ENTRIES:  # bounded: drop the oldest insertions
             for stale in list(self._entries)[: MAX_ENTRIES // 10]:
                 del self._entries[stale]
