@@ -127,13 +127,24 @@ class ProviderError(Frozen):
     retry_after_s: float | None = None
 
 
+class RawWebhook(Frozen):
+    """A webhook as received, for the audit log (``webhook_logs``) and for replay, carried by
+    the first event made from it. A separate record beside the events cost ingest-api a model,
+    an encoding and a Kafka record per webhook (``make bench``: ingest-api alone)."""
+
+    received_at: datetime
+    body: str  # the raw body as received (UTF-8, invalid bytes replaced)
+    event_count: int  # the events made from it, this one included
+
+
 class _Routed(Event):
     """Fields every inbound event carries once ingest-api authenticated and routed the webhook."""
 
     provider: Provider
     integration_id: UUID
     account_ref: str
-    webhook_id: UUID  # the WebhookRecorded event (and webhook_logs row) this came from
+    webhook_id: UUID  # the webhook (its ``webhook_logs`` row) this came from
+    raw: RawWebhook | None = None  # on the first event of its webhook only
 
 
 class MessageReceived(_Routed):
@@ -152,7 +163,8 @@ class StatusReported(_Routed):
 
 
 class WebhookRecorded(Event):
-    """The raw webhook, for the audit log (``webhook_logs``) and for replay."""
+    """A raw webhook that made no event (nothing to carry it: a webhook the parser refused, or
+    one of only ignored entries), for the audit log (``webhook_logs``) and for replay."""
 
     type: Literal["webhook.recorded"] = "webhook.recorded"
     webhook_id: UUID

@@ -25,6 +25,7 @@ from contracts import (
     OutboundText,
     Provider,
     ProviderError,
+    RawWebhook,
     Reaction,
     ReplyChoice,
     Sender,
@@ -126,6 +127,11 @@ def all_events() -> list[tuple[str, Event]]:
     out: list[tuple[str, Event]] = []
     for message in INBOUND_MESSAGES:
         out.append((topics.INBOUND, MessageReceived(message=message, **_routed())))  # type: ignore[arg-type]
+    # the first event of a webhook carries it raw
+    raw = RawWebhook(received_at=NOW, body='{"entry": [{"é": "\\u0000"}]}', event_count=2)
+    out.append(
+        (topics.INBOUND, MessageReceived(message=INBOUND_MESSAGES[0], raw=raw, **_routed()))  # type: ignore[arg-type]
+    )
     for status in (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ):
         out.append(
             (

@@ -262,12 +262,19 @@ async def test_refused_webhooks_get_their_status_and_write_nothing(
         assert r.status_code == 403 and r.json()["code"] == "foreign_account"
         metrics = (await http.get(f"{api_url}/metrics")).text
         assert 'ingest_webhook_rejections_total{code="not_authentic",provider="meta"}' in metrics
-    assert await _post(meta, _text(meta.integ.account)) == 200  # the control: accepted
+    accepted = _text(meta.integ.account)
+    assert await _post(meta, accepted) == 200  # the control: accepted
     logs = await eventually(
         lambda: fetch(app_pool, meta.integ.tenant_id, "SELECT * FROM webhook_logs"),
         lambda r: len(r) >= 1,
     )
     assert len(logs) == 1 and len(await _rows(app_pool, meta)) == 1
+    # kept raw by the message event that carried it
+    assert (logs[0]["body"], logs[0]["outcome"], logs[0]["event_count"]) == (
+        accepted.decode(),
+        "accepted",
+        1,
+    )
 
 
 async def test_authentic_but_unparseable_webhook_is_logged_failed_and_answered_200(

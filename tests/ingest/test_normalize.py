@@ -48,9 +48,9 @@ def test_derived_ids_are_stable_per_event_and_role() -> None:
     assert derived_id(event_id, "message") != derived_id(event_id, "conversation")
 
 
-def test_a_webhook_becomes_its_record_then_its_messages_keyed_by_conversation() -> None:
+def _origin() -> normalize.Origin:
     tenant_id, integration_id = uuid4(), uuid4()
-    origin = normalize.Origin(
+    return normalize.Origin(
         tenant_id=tenant_id,
         integration_id=integration_id,
         provider=Provider.META,
@@ -60,12 +60,33 @@ def test_a_webhook_becomes_its_record_then_its_messages_keyed_by_conversation() 
         traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
         stream=f"{tenant_id}:{integration_id}",
     )
-    parsed = ParsedWebhook(messages=(ParsedMessage("pn1", _message(MessageType.TEXT, text="a")),))
-    out = normalize.events(origin, parsed, b'{"x": 1}')
-    assert isinstance(out[0].event, WebhookRecorded) and out[0].event.event_count == 1
-    assert isinstance(out[1].event, MessageReceived)
-    assert out[1].key == f"{origin.tenant_id}:{origin.integration_id}:5511"
-    assert out[0].key == out[1].key, "the raw record goes with its conversation"
+
+
+def test_a_webhook_becomes_its_events_keyed_by_conversation_the_first_carrying_it_raw() -> None:
+    origin = _origin()
+    first = _message(MessageType.TEXT, text="a")
+    other_chat = first.model_copy(update={"chat": Chat(id="5522"), "provider_message_id": "m2"})
+    parsed = ParsedWebhook(messages=(ParsedMessage("pn1", first), ParsedMessage("pn1", other_chat)))
+    out = normalize.events(origin, parsed, b'{"x": "\xff"}')
+    assert [type(o.event) for o in out] == [MessageReceived, MessageReceived]
+    assert [o.key for o in out] == [
+        f"{origin.tenant_id}:{origin.integration_id}:5511",
+        f"{origin.tenant_id}:{origin.integration_id}:5522",
+    ]
+    raw = out[0].event.raw  # type: ignore[union-attr]
+    assert raw is not None
+    assert (raw.body, raw.event_count, raw.received_at) == ('{"x": "\ufffd"}', 2, NOW)
+    assert out[1].event.raw is None  # type: ignore[union-attr]
+    assert normalize.published(out) == 2
     assert all(o.event.traceparent == origin.traceparent for o in out)
     assert all(o.event.occurred_at == NOW for o in out)
     assert normalize.for_account(parsed, "other").messages == ()
+
+
+def test_a_webhook_with_no_event_is_recorded_on_its_own() -> None:
+    origin = _origin()
+    out = normalize.events(origin, ParsedWebhook(ignored=("group chat",)), b"{}")
+    assert len(out) == 1 and isinstance(out[0].event, WebhookRecorded)
+    assert (out[0].event.outcome, out[0].event.event_count) == ("accepted", 0)
+    assert out[0].key == origin.stream
+    assert normalize.published(out) == 0

@@ -26,7 +26,6 @@ from contracts import (
     MessageUpdated,
     RealtimeEvent,
     StatusReported,
-    WebhookRecorded,
     topics,
 )
 from contracts.inbound import InboundEvent
@@ -75,9 +74,8 @@ async def apply_tenant(
     messages set-based, then reactions and statuses in their consumed order (so a reaction or
     status may target a message of the same batch)."""
     out = Downstream()
-    await persist.record_webhooks(
-        conn, tenant_id=tenant_id, events=[e for e in events if isinstance(e, WebhookRecorded)]
-    )
+    logs = [w for e in events if (w := persist.webhook_log(e)) is not None]
+    await persist.record_webhooks(conn, tenant_id=tenant_id, logs=logs)
     messages = [
         e
         for e in events

@@ -1,9 +1,10 @@
 """Pure: a parsed, authenticated webhook of one integration → the events to publish.
 
-Every webhook is recorded raw (``WebhookRecorded``, for the audit log and replay); its messages
-and statuses become ``MessageReceived`` / ``StatusReported``, keyed by conversation
-("tenant:integration:chat") so one conversation's events stay in order on one partition. The
-raw record takes its first event's key (the integration's when it has none).
+A webhook's messages and statuses become ``MessageReceived`` / ``StatusReported``, keyed by
+conversation ("tenant:integration:chat") so one conversation's events stay in order on one
+partition. Every webhook is kept raw for the audit log and replay: the first of its events
+carries it (``RawWebhook``); a webhook that makes no event is recorded on its own
+(``WebhookRecorded``, keyed by integration).
 """
 
 from dataclasses import dataclass
@@ -11,7 +12,14 @@ from datetime import datetime
 from uuid import UUID
 
 from bus.publisher import Outgoing
-from contracts import MessageReceived, Provider, StatusReported, WebhookRecorded, topics
+from contracts import (
+    MessageReceived,
+    Provider,
+    RawWebhook,
+    StatusReported,
+    WebhookRecorded,
+    topics,
+)
 from providers.base import ParsedWebhook
 
 
@@ -37,9 +45,9 @@ def body_text(body: bytes) -> str:
     return body.decode("utf-8", errors="replace")
 
 
-def record(
-    origin: Origin, body: bytes, *, error: str | None, event_count: int, key: str | None = None
-) -> Outgoing:
+def record(origin: Origin, body: bytes, *, error: str | None) -> Outgoing:
+    """A webhook that made no event, recorded raw: refused by the parser (``error``) or
+    accepted with nothing to act on."""
     event = WebhookRecorded(
         tenant_id=origin.tenant_id,
         traceparent=origin.traceparent,
@@ -51,13 +59,17 @@ def record(
         body=body_text(body),
         outcome="failed" if error is not None else "accepted",
         error=error,
-        event_count=event_count,
+        event_count=0,
     )
-    return Outgoing(topics.INBOUND, key or origin.stream, event)
+    return Outgoing(topics.INBOUND, origin.stream, event)
 
 
 def events(origin: Origin, parsed: ParsedWebhook, body: bytes) -> list[Outgoing]:
-    """The raw record first, then one event per message and status, in the body's order."""
+    """One event per message and status, in the body's order, the first carrying the raw
+    webhook; the raw record alone when there is neither."""
+    count = len(parsed.messages) + len(parsed.statuses)
+    if not count:
+        return [record(origin, body, error=None)]
     routed = {
         "tenant_id": origin.tenant_id,
         "traceparent": origin.traceparent,
@@ -66,13 +78,18 @@ def events(origin: Origin, parsed: ParsedWebhook, body: bytes) -> list[Outgoing]
         "webhook_id": origin.webhook_id,
         "occurred_at": origin.received_at,  # what a webhook reports happened when it came in
     }
+    raw: RawWebhook | None = RawWebhook(
+        received_at=origin.received_at, body=body_text(body), event_count=count
+    )
     out: list[Outgoing] = []
     for m in parsed.messages:
-        received = MessageReceived(**routed, account_ref=m.account_ref, message=m.message)
+        received = MessageReceived(**routed, raw=raw, account_ref=m.account_ref, message=m.message)
         out.append(Outgoing(topics.INBOUND, conversation_key(origin, m.message.chat.id), received))
+        raw = None
     for s in parsed.statuses:
         reported = StatusReported(
             **routed,
+            raw=raw,
             account_ref=s.account_ref,
             provider_message_ids=s.provider_message_ids,
             status=s.status,
@@ -83,11 +100,14 @@ def events(origin: Origin, parsed: ParsedWebhook, body: bytes) -> list[Outgoing]
         )
         chat = s.recipient or ""
         out.append(Outgoing(topics.INBOUND, conversation_key(origin, chat), reported))
-    # The raw record rides on its first event's key: a webhook (usually one conversation's)
-    # then lands on one partition, in one batch, and the records of one integration are not
-    # all piled onto a single partition.
-    first_key = out[0].key if out else None
-    return [record(origin, body, error=None, event_count=len(out), key=first_key), *out]
+        raw = None
+    return out
+
+
+def published(items: list[Outgoing]) -> int:
+    """How many of ``items`` are events (not a bare raw record): what the webhook's answer
+    reports."""
+    return sum(1 for item in items if not isinstance(item.event, WebhookRecorded))
 
 
 def for_account(parsed: ParsedWebhook, account: str) -> ParsedWebhook:

@@ -9,12 +9,12 @@ apart from a new one.
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
 
-from contracts import MessageStatus, WebhookRecorded
+from contracts import InboundEvent, MessageStatus, WebhookRecorded
 from db.tenant import Connection
 
 
@@ -100,11 +100,49 @@ async def apply_status(
     )
 
 
-async def record_webhooks(
-    conn: Connection, *, tenant_id: UUID, events: Sequence[WebhookRecorded]
-) -> None:
+class WebhookLog(NamedTuple):
+    """A ``webhook_logs`` row, less the tenant its transaction is bound to."""
+
+    webhook_id: UUID
+    integration_id: UUID
+    provider: str
+    received_at: datetime
+    body: str
+    outcome: str
+    error: str | None
+    event_count: int
+
+
+def webhook_log(event: InboundEvent) -> WebhookLog | None:
+    """The raw webhook an event brings: a ``WebhookRecorded``, or the event that carries it."""
+    if isinstance(event, WebhookRecorded):
+        return WebhookLog(
+            event.webhook_id,
+            event.integration_id,
+            event.provider.value,
+            event.received_at,
+            event.body,
+            event.outcome,
+            event.error,
+            event.event_count,
+        )
+    if event.raw is None:
+        return None
+    return WebhookLog(
+        event.webhook_id,
+        event.integration_id,
+        event.provider.value,
+        event.raw.received_at,
+        event.raw.body,
+        "accepted",
+        None,
+        event.raw.event_count,
+    )
+
+
+async def record_webhooks(conn: Connection, *, tenant_id: UUID, logs: Sequence[WebhookLog]) -> None:
     """The raw webhooks in the audit log; one recorded before is left as it is."""
-    if not events:
+    if not logs:
         return
     await conn.executemany(
         """
@@ -115,17 +153,17 @@ async def record_webhooks(
         """,
         [
             (
-                e.webhook_id,
+                w.webhook_id,
                 tenant_id,
-                e.integration_id,
-                e.provider.value,
-                e.received_at,
-                e.body.replace("\x00", "\ufffd"),  # text columns cannot hold NUL
-                e.outcome,
-                e.error,
-                e.event_count,
+                w.integration_id,
+                w.provider,
+                w.received_at,
+                w.body.replace("\x00", "\ufffd"),  # text columns cannot hold NUL
+                w.outcome,
+                w.error,
+                w.event_count,
             )
-            for e in events
+            for w in logs
         ],
     )
 

@@ -66,9 +66,7 @@ class Receiver:
             _json(body)
             # Authentic but not understood: recorded raw (replayable) and answered 200, so
             # the provider does not retry something that will never parse.
-            await self._publish(
-                [normalize.record(origin, body, error=parsed.reason, event_count=0)]
-            )
+            await self._publish([normalize.record(origin, body, error=parsed.reason)])
             WEBHOOKS.labels(route.provider.value, "failed").inc()
             return 0
         foreign = parsed.account_refs - {route.account}
@@ -79,7 +77,7 @@ class Receiver:
         items = normalize.events(origin, parsed, body)
         await self._publish(items)
         WEBHOOKS.labels(route.provider.value, "accepted").inc()
-        return len(items) - 1
+        return normalize.published(items)
 
     async def meta_app_webhook(
         self, headers: Mapping[str, str], body: bytes, traceparent: str
@@ -105,7 +103,7 @@ class Receiver:
             raise UnknownIntegration("no known, enabled integration for this webhook")
         await self._publish(items)
         WEBHOOKS.labels(Provider.META.value, "accepted").inc()
-        return len(items)
+        return normalize.published(items)
 
     async def handshake(
         self, provider_name: str, webhook_key: str | None, params: Mapping[str, str]
