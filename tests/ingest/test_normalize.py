@@ -5,11 +5,20 @@ from uuid import uuid4
 
 import pytest
 
-from contracts import Chat, MessageReceived, MessageType, Provider, Sender, WebhookRecorded
+from contracts import (
+    Chat,
+    MessageReceived,
+    MessageStatus,
+    MessageType,
+    Provider,
+    Sender,
+    StatusReported,
+    WebhookRecorded,
+)
 from contracts.inbound import InboundMessage, MediaRef
 from ingest import normalize
 from ingest.views import PREVIEW_MAX, derived_id, preview
-from providers.base import ParsedMessage, ParsedWebhook
+from providers.base import ParsedMessage, ParsedStatus, ParsedWebhook
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 
@@ -90,3 +99,16 @@ def test_a_webhook_with_no_event_is_recorded_on_its_own() -> None:
     assert (out[0].event.outcome, out[0].event.event_count) == ("accepted", 0)
     assert out[0].key == origin.stream
     assert normalize.published(out) == 0
+
+
+def test_a_status_webhook_s_first_status_carries_it_raw() -> None:
+    origin = _origin()
+    statuses = tuple(
+        ParsedStatus("pn1", (f"wamid.{n}",), MessageStatus.DELIVERED, NOW, recipient="5511")
+        for n in range(3)
+    )
+    out = normalize.events(origin, ParsedWebhook(statuses=statuses), b'{"s": 3}')
+    assert [type(o.event) for o in out] == [StatusReported] * 3
+    carried = [o.event.raw for o in out if o.event.raw is not None]  # type: ignore[union-attr]
+    assert [(r.body, r.event_count) for r in carried] == [('{"s": 3}', 3)]
+    assert out[0].event.raw is carried[0]  # type: ignore[union-attr]
