@@ -74,6 +74,10 @@ def retrying(options: RetryOptions) -> AsyncRetrying:
     )
 
 
+def _headers(record: ConsumerRecord) -> dict[str, str]:
+    return {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+
+
 def received_from(record: ConsumerRecord) -> Received:
     """The record with its event decoded; raises ``pydantic.ValidationError``."""
     return Received(
@@ -82,7 +86,7 @@ def received_from(record: ConsumerRecord) -> Received:
         record.offset,
         record.key,
         record.value,
-        {k: v.decode(errors="replace") for k, v in (record.headers or ())},
+        _headers(record),
         decode(record.topic, record.value),
     )
 
@@ -96,11 +100,7 @@ async def send_to_dead_letters(
     attempts: int,
 ) -> None:
     """Dead-letter ``record`` (decoded or not) as consumed by ``group``."""
-    headers = (
-        record.headers
-        if isinstance(record, Received)
-        else {k: v.decode(errors="replace") for k, v in (record.headers or ())}
-    )
+    headers = record.headers if isinstance(record, Received) else _headers(record)
     log.error("dead-lettering", topic=record.topic, offset=record.offset, error=error[:500])
     await publisher.publish_many(
         [

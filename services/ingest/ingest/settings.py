@@ -6,7 +6,9 @@ Variables (defaults in the class):
 - INGEST_MAX_BODY_BYTES: larger webhook bodies are refused with 413.
 - INGEST_ROUTE_CACHE_TTL_S: how long an integration lookup (with its decrypted secrets) is
   reused; a disabled integration stops being accepted within this time.
-- INGEST_PUBLISH_TIMEOUT_S: how long ingest-api waits for the broker's ack before a 503.
+- INGEST_PUBLISH_TIMEOUT_S: how long a publish round waits for the broker's ack; a webhook
+  whose round is not acknowledged gets a 503 within twice this (its round may queue behind one
+  that is timing out).
 - INGEST_PUBLISH_LINGER_MS: how long a publish round with only a few webhooks waits for more
   (fewer, larger produce requests under a light load; 0: none).
 - META_APP_SECRET / META_VERIFY_TOKEN: the Meta app behind the app-level ``/webhooks/meta``
