@@ -1,6 +1,6 @@
 """Events on the inbound topic: what providers told us, normalized across Meta, Evolution, Z-API.
 
-One model covers the three providers (see ``shared/docs/providers-model.md``): a provider
+One model covers the three providers (see ``docs/providers-model.md``): a provider
 adapter parses its webhook into ``InboundMessage`` / status values, ingest-api wraps them in
 these events once the webhook is authenticated and routed to an integration.
 """

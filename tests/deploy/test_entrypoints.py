@@ -15,7 +15,7 @@ from omnicli.main import build_parser
 from tests.deploy import manifests
 from tests.deploy.manifests import Process
 
-# name -> where it comes from (ARCHITECTURE.md). Drop nothing from here; it is the plan.
+# name -> where it comes from (docs/design.md). Drop nothing from here; it is the plan.
 PLANNED = {
     "ingest-api": "services/ingest",
     "ingest-worker": "services/ingest",

@@ -43,7 +43,7 @@ def _bodies_by_id(recorded: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def _check_body(provider: Provider, kind: str, body: dict[str, Any], expect: Any) -> None:
-    """The provider's own request shape for each kind (see shared/docs/providers.md)."""
+    """The provider's own request shape for each kind (see docs/providers.md)."""
     if provider is Provider.META:
         assert body["to"] == expect["to"]
         if kind == "text":

@@ -1,7 +1,7 @@
 """One token bucket per integration (WhatsApp number), so one tenant's burst only ever waits on
 its own number's bucket and never on a queue shared with other tenants.
 
-Default rates per number (``/work/shared/docs/providers.md``):
+Default rates per number (``docs/providers.md``):
 - Meta Cloud API: 80 messages/s per registered number (section 1.9; 1000 after an upgrade,
   20 for coexistence numbers: set ``integrations.rate_limit_per_s`` for those).
 - Evolution API (Baileys) and Z-API publish no throughput; WhatsApp bans numbers that send

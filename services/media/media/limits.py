@@ -1,6 +1,6 @@
 """WhatsApp's size and type limits per media kind (pure).
 
-From Meta's media reference (shared/docs/providers.md §1.8): images jpeg/png 5 MB, video
+From Meta's media reference (docs/providers.md §1.8): images jpeg/png 5 MB, video
 mp4/3gpp 16 MB, audio aac/amr/mpeg/mp4/ogg(opus) 16 MB, documents 100 MB, stickers webp
 500 KB (animated; 100 KB static). Evolution and Z-API publish no limits of their own and
 WhatsApp's apply, so the same table serves every provider, inbound and outbound. Inbound files
