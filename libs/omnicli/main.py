@@ -70,10 +70,22 @@ def _cmd_contracts_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_topics_create(args: argparse.Namespace) -> int:
-    from bus.admin import ensure_topics
+    from pydantic import ValidationError
+
+    from bus.admin import TopicSettings, ensure_topics
     from config import KafkaSettings, load
 
-    created = asyncio.run(ensure_topics(load(KafkaSettings), args.replication_factor))
+    given = {
+        name: value
+        for name in ("replication_factor", "min_insync_replicas", "deadletter_retention_days")
+        if (value := getattr(args, name)) is not None
+    }
+    try:
+        durability = TopicSettings(**given)  # flags win over the environment
+    except ValidationError as exc:
+        print(f"omni topics create: {exc.errors()[0]['msg']}", file=sys.stderr)
+        return 2
+    created = asyncio.run(ensure_topics(load(KafkaSettings), durability))
     print("created: " + (", ".join(created) or "nothing (all exist)"))
     return 0
 
@@ -179,8 +191,18 @@ def build_parser() -> argparse.ArgumentParser:
     topics = sub.add_parser("topics", help="Kafka topics").add_subparsers(
         dest="sub", required=True, metavar="SUBCOMMAND"
     )
-    p = topics.add_parser("create", help="create missing topics (KAFKA_BOOTSTRAP)")
-    p.add_argument("--replication-factor", type=int, default=1)
+    p = topics.add_parser(
+        "create",
+        help="create missing topics (KAFKA_BOOTSTRAP)",
+        description="Create the topics that do not exist yet, with their durability settings: "
+        "flags, else KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS and "
+        "KAFKA_DEADLETTER_RETENTION_DAYS (defaults 1, 1, 30). Existing topics are left alone.",
+    )
+    p.add_argument("--replication-factor", type=int, default=None, help="default 1")
+    p.add_argument("--min-insync-replicas", type=int, default=None, help="default 1")
+    p.add_argument(
+        "--deadletter-retention-days", type=int, default=None, help="default 30 (replay window)"
+    )
     p.set_defaults(func=_cmd_topics_create)
 
     dlq = sub.add_parser("dlq", help="dead-letter topic").add_subparsers(
