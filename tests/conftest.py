@@ -3,6 +3,8 @@ and factories for tenants. Tests isolate themselves by using fresh tenants, not 
 
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from uuid import UUID, uuid4
@@ -35,16 +37,24 @@ def _stack_settings() -> StackSettings:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
-    """Postgres, Kafka and S3 for the whole session: given addresses or embedded processes."""
-    root: Path = tmp_path_factory.mktemp("stack")
+def stack() -> Iterator[Endpoints]:
+    """Postgres, Kafka and S3 for the whole session: given addresses or embedded processes.
+
+    Their files live in a folder of their own, not under pytest's: pytest sets
+    ``pytest-of-<user>`` back to mode 0700 whenever a session starts, which would lock the
+    embedded Postgres's system user (used when running as root) out of the data directory of
+    a second test session running at the same time."""
+    root = Path(tempfile.mkdtemp(prefix="omni-test-stack-"))
     running = Stack(_stack_settings(), root)
-    endpoints = running.start()
     try:
-        running.prepare()
-        yield endpoints
+        endpoints = running.start()
+        try:
+            running.prepare()
+            yield endpoints
+        finally:
+            running.stop()
     finally:
-        running.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -22,8 +22,8 @@ from bus.publisher import Publisher
 from config import CredentialSettings, DatabaseSettings, KafkaSettings, load
 from credentials import Vault
 from db.pool import create_pool
-from ingest.edge import WebhookEdge, refusal
-from ingest.errors import Refused
+from ingest.edge import WebhookEdge, problem, refusal
+from ingest.errors import Refused, Unavailable
 from ingest.readiness import broker_reachable, database_reachable
 from ingest.receive import Receiver
 from ingest.routing import RouteCache
@@ -80,6 +80,7 @@ def create_app(
 
     app.include_router(ops_routes(ready))
     app.add_exception_handler(Refused, _refused)  # type: ignore[arg-type]
+    app.add_exception_handler(Unavailable, _unavailable)  # type: ignore[arg-type]
 
     @app.get("/webhooks/meta", response_class=PlainTextResponse)
     async def meta_app_handshake(request: Request, receiver: ReceiverDep) -> str:
@@ -105,6 +106,12 @@ def _secret(value: SecretStr | None) -> str | None:
 async def _refused(request: Request, exc: Refused) -> Response:
     body = refusal(str(request.path_params.get("provider", "meta")), exc)
     return Response(body, exc.status, media_type="application/problem+json")
+
+
+async def _unavailable(request: Request, exc: Unavailable) -> Response:
+    body = problem(exc.status, exc.code, str(exc))
+    headers = {"retry-after": str(exc.retry_after_s)}
+    return Response(body, exc.status, media_type="application/problem+json", headers=headers)
 
 
 def serve(settings: IngestSettings) -> None:

@@ -17,7 +17,7 @@ import structlog
 from starlette.datastructures import QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ingest.errors import BodyTooLarge, BrokerUnavailable, Refused
+from ingest.errors import BodyTooLarge, Refused, Unavailable
 from ingest.metrics import REJECTIONS
 from ingest.receive import Receiver
 from telemetry.trace import child
@@ -97,9 +97,9 @@ class WebhookEdge:
         except Refused as exc:
             await _answer(send, exc.status, refusal(provider, exc), problem=True)
             return
-        except BrokerUnavailable as exc:
+        except Unavailable as exc:
             body = problem(exc.status, exc.code, str(exc))
-            await _answer(send, exc.status, body, problem=True, retry_after="5")
+            await _answer(send, exc.status, body, problem=True, retry_after=str(exc.retry_after_s))
             return
         await _answer(send, 200, orjson.dumps({"status": "accepted", "events": count}))
 

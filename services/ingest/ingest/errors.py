@@ -7,7 +7,9 @@ Refused(status, code, reason)      answered with ``status``; nothing was publish
 ├── IntegrationDisabled            403
 ├── ForeignAccount                 403: the body names an account that is not the integration's
 └── NotJson                        400
-BrokerUnavailable                  503: the provider must retry; nothing was acknowledged
+Unavailable                        503 + Retry-After: the provider must retry; nothing was
+├── BrokerUnavailable              acknowledged (the broker did not ack the events, or the
+└── DatabaseUnavailable            database could not route a webhook never seen before)
 """
 
 
@@ -52,6 +54,17 @@ class NotJson(Refused):
     code = "malformed_json"
 
 
-class BrokerUnavailable(Exception):
+class Unavailable(Exception):
+    """An infrastructure fault, never the webhook's: answered 503 with Retry-After."""
+
     status = 503
+    code = "unavailable"
+    retry_after_s = 5
+
+
+class BrokerUnavailable(Unavailable):
     code = "broker_unavailable"
+
+
+class DatabaseUnavailable(Unavailable):
+    code = "database_unavailable"

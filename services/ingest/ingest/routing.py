@@ -3,7 +3,14 @@
 Lookups go through the SECURITY DEFINER route functions (no tenant is known yet); credentials
 are then decrypted inside a tenant transaction. Results, including "no such key", are cached for
 ``ttl_s`` so a flood of webhooks costs no database round trips, and a disabled integration stops
-being accepted within that time.
+being accepted within that time while the database answers.
+
+The database is needed only to route, and Kafka exists to buffer webhooks while the rest of the
+system is away: so when the database does not answer a refresh (refused, reset, or slower than
+``load_timeout_s``), a route seen before is served from its expired entry, and the database is
+asked again ``retry_s`` later; a revoked integration is refused again as soon as a refresh
+succeeds. Only a route never seen fails, with ``DatabaseUnavailable`` (503, the provider
+retries), never a 500.
 """
 
 import asyncio
@@ -13,10 +20,12 @@ from functools import cached_property
 from uuid import UUID
 
 import asyncpg
+import structlog
 
 from contracts import Provider
 from credentials import Vault
 from db.tenant import tenant_tx
+from ingest.errors import DatabaseUnavailable
 from providers.base import WebhookSecrets
 from providers.registry import webhook_secrets
 
@@ -38,13 +47,34 @@ class Route:
 
 
 MAX_ENTRIES = 10_000
+# What a database that is away looks like from here (a hang shows up as the load timeout).
+UNREACHABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.CannotConnectNowError,
+)
+
+log = structlog.get_logger(__name__)
 
 
 class RouteCache:
-    def __init__(self, pool: asyncpg.Pool, vault: Vault, ttl_s: float) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        vault: Vault,
+        ttl_s: float,
+        *,
+        load_timeout_s: float = 2.0,
+        retry_s: float = 2.0,
+    ) -> None:
         self._pool = pool
         self._vault = vault
         self._ttl_s = ttl_s
+        self._load_timeout_s = load_timeout_s
+        self._retry_s = retry_s
         self._entries: dict[tuple[str, ...], tuple[float, Route | None]] = {}
         self._loading: dict[tuple[str, ...], asyncio.Future[Route | None]] = {}
 
@@ -72,8 +102,26 @@ class RouteCache:
         if loading is None:
             loading = asyncio.ensure_future(self._fill(key, now, sql, *args))
             self._loading[key] = loading
-            loading.add_done_callback(lambda _: self._loading.pop(key, None))
-        return await asyncio.shield(loading)
+            loading.add_done_callback(lambda done: self._settled(key, done))
+        elif hit is not None:
+            return hit[1]  # a refresh is under way (maybe stuck): the last answer meanwhile
+        try:
+            return await asyncio.wait_for(asyncio.shield(loading), self._load_timeout_s)
+        except UNREACHABLE as exc:
+            if hit is None:
+                raise DatabaseUnavailable(
+                    "cannot look the integration up now; retry later"
+                ) from exc
+            return hit[1]
+
+    def _settled(self, key: tuple[str, ...], done: asyncio.Future[Route | None]) -> None:
+        self._loading.pop(key, None)
+        if done.cancelled() or done.exception() is None:
+            return
+        log.warning("integration lookup failed", error=repr(done.exception()))
+        hit = self._entries.get(key)
+        if hit is not None:  # keep serving it, and ask the database again a little later
+            self._entries[key] = (time.monotonic() + self._retry_s, hit[1])
 
     async def _fill(self, key: tuple[str, ...], now: float, sql: str, *args: str) -> Route | None:
         route = await self._load(sql, *args)
