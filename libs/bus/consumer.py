@@ -1,11 +1,16 @@
 """Consume a topic in batches and commit offsets only after the handler's effect is durable.
 
 The handler gets a whole batch (records of several partitions, each partition's records in
-order) so it can write them in one transaction. If it fails, the batch is retried with
-backoff; if it keeps failing, records are retried one at a time so one poison record cannot
-hold back the others, and a record that still fails goes to the dead-letter topic with the
-error. Records that do not even decode go there at once. Offsets are committed after that,
-so a crash anywhere before replays the batch: handlers must be idempotent.
+order) so it can write them in one transaction. If it fails, what happens depends on the fault
+(``bus.transient``): an infrastructure fault (the database, S3 or the broker away) is waited
+out for as long as it lasts, with the partitions paused, a log line and the
+``consumer_waiting_on_infrastructure`` gauge up; a fault of the record itself (it does not
+validate, it breaks a constraint) sends it to the dead-letter topic at once; anything else is
+retried with backoff, then record by record so one poison record cannot hold back the others,
+and a record that still fails is dead-lettered with the error. Records that do not even decode
+go there at once. Offsets are committed after that, so a crash anywhere before replays the
+batch: handlers must be idempotent. A commit refused because a rebalance took the partitions
+is logged and skipped: their next owner handles those records again, which changes nothing.
 """
 
 import asyncio
@@ -15,15 +20,30 @@ from typing import Any, Protocol
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
-from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential_jitter
+from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
 
 from bus.deadletter import dead_letter
 from bus.publisher import Publisher
+from bus.transient import Fault, classify
 from config.shared import KafkaSettings
 from contracts.codec import decode
 
 log = structlog.get_logger(__name__)
+
+WAITING = Gauge(
+    "consumer_waiting_on_infrastructure",
+    "Records (batches) of this group whose handler is waiting out an infrastructure fault.",
+    ["group"],
+)
+INFRA_RETRIES = Counter(
+    "consumer_infrastructure_retries_total",
+    "Handler attempts that failed on an infrastructure fault and will be retried.",
+    ["group", "error"],
+)
+Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -65,13 +85,69 @@ class RetryOptions(Protocol):
     def retry_max_s(self) -> float: ...
 
 
-def retrying(options: RetryOptions) -> AsyncRetrying:
-    """A handler's retries: ``max_attempts`` tries, exponential backoff with jitter."""
+def retrying(options: RetryOptions, *, sleep: Sleep = asyncio.sleep) -> AsyncRetrying:
+    """A handler's retries, exponential backoff with jitter up to ``retry_max_s``: an
+    infrastructure fault is retried for as long as it lasts, a fault of the record not at all,
+    anything else ``max_attempts`` times in all. ``sleep`` waits between attempts."""
+
+    def stop(state: RetryCallState) -> bool:
+        failure = state.outcome.exception() if state.outcome is not None else None
+        fault = classify(failure) if failure is not None else Fault.UNKNOWN
+        if fault is Fault.INFRASTRUCTURE:
+            return False
+        return fault is Fault.RECORD or state.attempt_number >= options.max_attempts
+
+    def before_sleep(state: RetryCallState) -> None:
+        failure = state.outcome.exception() if state.outcome is not None else None
+        if failure is not None and classify(failure) is Fault.INFRASTRUCTURE:
+            INFRA_RETRIES.labels(options.group_id, type(failure).__name__).inc()
+            log.warning(
+                "waiting out an infrastructure fault",
+                group=options.group_id,
+                attempt=state.attempt_number,
+                wait_s=round(state.upcoming_sleep, 2),
+                error=repr(failure)[:300],
+            )
+
     return AsyncRetrying(
-        stop=stop_after_attempt(options.max_attempts),
+        stop=stop,
         wait=wait_exponential_jitter(multiplier=options.retry_initial_s, max=options.retry_max_s),
+        before_sleep=before_sleep,
+        sleep=sleep,
         reraise=True,
     )
+
+
+async def with_retries(
+    options: RetryOptions, call: Callable[[], Awaitable[None]], *, sleep: Sleep = asyncio.sleep
+) -> None:
+    """``call`` under ``retrying``; while it waits out an infrastructure fault, the group's
+    ``consumer_waiting_on_infrastructure`` gauge counts it (readiness reads it)."""
+    waiting = False
+    try:
+        async for attempt in retrying(options, sleep=sleep):
+            with attempt:
+                await call()
+            outcome = attempt.retry_state.outcome
+            failure = outcome.exception() if outcome is not None and outcome.failed else None
+            if not waiting and failure is not None and classify(failure) is Fault.INFRASTRUCTURE:
+                waiting = True
+                _WAITING_NOW[options.group_id] = _WAITING_NOW.get(options.group_id, 0) + 1
+                WAITING.labels(options.group_id).inc()
+    finally:
+        if waiting:
+            _WAITING_NOW[options.group_id] -= 1
+            WAITING.labels(options.group_id).dec()
+            log.info("infrastructure fault over, handling again", group=options.group_id)
+
+
+_WAITING_NOW: dict[str, int] = {}
+
+
+def waiting_on_infrastructure(group: str) -> bool:
+    """True while a handler of ``group`` in this process waits out an infrastructure fault
+    (the workers' /readyz reports not ready then)."""
+    return _WAITING_NOW.get(group, 0) > 0
 
 
 def _headers(record: ConsumerRecord) -> dict[str, str]:
@@ -154,6 +230,7 @@ class BatchConsumer:
         self._publisher = publisher
         self._options = options
         self._consumer: AIOKafkaConsumer | None = None
+        self._stop = asyncio.Event()
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
@@ -174,14 +251,21 @@ class BatchConsumer:
             await self._consumer.stop()  # leaves the group, so partitions move at once
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Poll, handle, commit, until ``stop`` is set; the batch in hand is finished first."""
+        """Poll, handle, commit, until ``stop`` is set; the batch in hand is finished first,
+        unless it is waiting out an infrastructure fault: then it is left uncommitted, for
+        whoever consumes next."""
         assert self._consumer is not None, "start() first"
+        self._stop = stop
         while not stop.is_set():
             batches = await self._consumer.getmany(
                 timeout_ms=self._options.poll_timeout_ms, max_records=self._options.max_records
             )
             if batches:
-                await self.process(batches)
+                try:
+                    await self.process(batches)
+                except _Stopping:
+                    log.info("stopped while waiting out an infrastructure fault")
+                    return
 
     async def process(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         assert self._consumer is not None
@@ -194,8 +278,17 @@ class BatchConsumer:
                 if received is not None:
                     good.append(received)
         if good:
-            await self._handle(good)
-        await self._consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+            try:
+                await self._handle(good)
+            finally:
+                self._consumer.resume(*self._consumer.paused())
+        positions = {tp: records[-1].offset + 1 for tp, records in batches.items()}
+        try:
+            await self._consumer.commit(positions)
+        except KafkaError as exc:
+            # A rebalance took (some of) the partitions while the batch was handled: their next
+            # owner handles those records again, which changes nothing (handlers are idempotent).
+            log.warning("offset commit refused, records will be handled again", error=repr(exc))
 
     async def _handle(self, batch: Sequence[Received]) -> None:
         try:
@@ -213,6 +306,28 @@ class BatchConsumer:
                 await dead_letter_failed(self._publisher, self._options, one, exc)
 
     async def _with_retries(self, batch: Sequence[Received]) -> None:
-        async for attempt in retrying(self._options):
-            with attempt:
-                await self._handler(batch)
+        await with_retries(self._options, lambda: self._handler(batch), sleep=self._paused_sleep)
+
+    async def _paused_sleep(self, seconds: float) -> None:
+        """Wait between attempts without leaving the group: the partitions are paused (nothing
+        new is fetched; ``process`` resumes them) and polled, so the poll interval the group
+        requires (``max.poll.interval.ms``) never expires during a long outage."""
+        consumer = self._consumer
+        assert consumer is not None
+        if self._stop.is_set():
+            raise _Stopping
+        consumer.pause(*consumer.assignment())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while (left := deadline - loop.time()) > 0:
+            polled_at = loop.time()
+            await consumer.getmany(timeout_ms=int(min(left, 1.0) * 1000))
+            if loop.time() - polled_at < 0.05:  # answered at once: do not spin
+                await asyncio.sleep(min(left, 1.0))
+            if self._stop.is_set():
+                raise _Stopping
+
+
+class _Stopping(BaseException):
+    """The process is stopping while a batch waits out a fault: abandon the batch (not an
+    ``Exception``, so nothing on the way dead-letters it)."""

@@ -1,9 +1,10 @@
-"""ingest-api needs the database only to route a webhook: while it hangs or refuses, webhooks
-of integrations already seen are still accepted (200, into Kafka), a never-seen route gets a
-503 with Retry-After (never a 500), and the worker stores every accepted message once.
+"""A database that hangs or refuses for 30 s loses nothing: ingest-api needs it only to route a
+webhook, so webhooks of integrations already seen are still accepted (200, into Kafka) and a
+never-seen route gets a 503 with Retry-After (never a 500); ingest-worker waits the outage out
+(no dead letter) and then stores every accepted message once.
 
-The database is made to fail through a proxy in front of it (tests/faultproxy.py): the
-session's Postgres, which the worker and other tests use, is never touched."""
+Both processes reach the database through a proxy that fails on demand
+(tests/faultproxy.py): the session's Postgres, which other tests use, is never touched."""
 
 import asyncio
 from typing import Any
@@ -13,11 +14,15 @@ from uuid import uuid4
 import asyncpg
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer
 from pydantic import SecretStr
 
 from config.shared import DatabaseSettings, KafkaSettings
-from contracts import Provider
+from contracts import Provider, topics
 from credentials import Vault
+from devstack.process import free_port
+from ingest import worker
+from ingest.settings import IngestSettings
 from providers.meta.verify import SIGNATURE_HEADER, sign
 from simulator import webhooks
 from tests.faultproxy import FaultProxy
@@ -25,7 +30,7 @@ from tests.ingest.api_fixtures import api_settings, serving
 from tests.ingest.conftest import create_integration, eventually, fetch
 
 # Two 30-second outages plus the worker catching up: longer than the suite's default limit.
-pytestmark = [pytest.mark.usefixtures("ingest_worker"), pytest.mark.timeout(360)]
+pytestmark = pytest.mark.timeout(360)
 
 OUTAGE_S = 30.0
 WEBHOOKS_PER_OUTAGE = 1000
@@ -52,6 +57,11 @@ async def test_webhooks_are_accepted_while_the_database_hangs_or_refuses(
     real = urlsplit(db_settings.app_database_url.get_secret_value())
     proxy = FaultProxy(real.hostname or "127.0.0.1", real.port or 5432)
     await proxy.start()
+    stop_worker = asyncio.Event()
+    worker_settings = IngestSettings(OPS_PORT=free_port(), reconcile_interval_s=0.5)  # type: ignore[call-arg]
+    worker_task = asyncio.create_task(
+        worker.run(worker_settings, _through(db_settings, proxy), kafka_settings, stop_worker)
+    )
     sent = 0
     try:
         async with (
@@ -97,13 +107,30 @@ async def test_webhooks_are_accepted_while_the_database_hangs_or_refuses(
                 await proxy.restore()
                 assert sorted(set(answers)) == [200], {c: answers.count(c) for c in set(answers)}
                 sent += len(answers)
+        rows = await eventually(
+            lambda: fetch(app_pool, tenant_id, "SELECT provider_message_id FROM messages"),
+            lambda r: len(r) >= sent,
+            timeout_s=120,
+        )
     finally:
+        stop_worker.set()
+        await asyncio.wait_for(worker_task, 60)
         await proxy.stop()
-
-    rows = await eventually(
-        lambda: fetch(app_pool, tenant_id, "SELECT provider_message_id FROM messages"),
-        lambda r: len(r) >= sent,
-        timeout_s=120,
-    )
     ids = [r["provider_message_id"] for r in rows]
     assert len(ids) == len(set(ids)) == sent
+    assert not await _dead_lettered(kafka_settings, b"db-down-")
+
+
+async def _dead_lettered(settings: KafkaSettings, marker: bytes) -> bool:
+    consumer = AIOKafkaConsumer(
+        topics.DEADLETTER,
+        bootstrap_servers=settings.bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        batches = await consumer.getmany(timeout_ms=3000, max_records=100_000)
+        return any(marker in r.value for records in batches.values() for r in records)
+    finally:
+        await consumer.stop()

@@ -11,7 +11,13 @@ from collections.abc import Sequence
 import asyncpg
 import structlog
 
-from bus.consumer import BatchConsumer, ConsumerOptions, Handler, Received
+from bus.consumer import (
+    BatchConsumer,
+    ConsumerOptions,
+    Handler,
+    Received,
+    waiting_on_infrastructure,
+)
 from bus.publisher import Publisher
 from config.shared import DatabaseSettings, KafkaSettings
 from contracts import topics
@@ -62,6 +68,7 @@ async def run(
         return {
             "database": await database_reachable(pool),
             "broker": await broker_reachable(kafka),
+            "handling": not waiting_on_infrastructure(settings.group_id),
         }
 
     try:

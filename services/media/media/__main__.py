@@ -12,6 +12,7 @@ import httpx
 import structlog
 import uvicorn
 
+from bus.consumer import waiting_on_infrastructure
 from bus.publisher import Publisher
 from config import (
     AuthSettings,
@@ -92,6 +93,7 @@ async def _run_worker(settings: MediaSettings) -> None:
                 return {
                     "database": await pool.fetchval("SELECT 1") == 1,
                     "store": await store.ready(),
+                    "handling": not waiting_on_infrastructure(consumer_module.GROUP),
                 }
 
             ops = asyncio.create_task(serve_ops(settings.ops_port, ready, stop))
