@@ -126,6 +126,24 @@ async def test_live_gap_is_filled_from_postgres_and_topic_duplicates_are_dropped
     await ws.close()
 
 
+async def test_a_lost_publish_reaches_a_quiet_tenants_client_within_seconds(
+    gateway: Gateway, app_pool: asyncpg.Pool, vault: Vault, publisher: Publisher, make_tenant
+) -> None:  # type: ignore[no-untyped-def]
+    """Nothing else happens in this tenant after the lost publish: the gateway's tail finds the
+    committed event on its own."""
+    w = await make_world(app_pool, vault, await make_tenant())
+    ws, _ = await connect(gateway, token(w.tenant_id))
+    await subscribe(ws, f"conversation:{w.conversation_id}")
+    lost = await inbound(app_pool, publisher, w, "committed, publish lost", publish=False)
+    async with asyncio.timeout(5):
+        frame = await next_event(ws)
+    assert frame["cursor"] == lost[0].cursor
+    assert frame["event"]["message"]["text"] == "committed, publish lost"
+    marker = await inbound(app_pool, publisher, w, "later, published")
+    assert (await next_event(ws))["cursor"] == marker[0].cursor  # not delivered twice
+    await ws.close()
+
+
 async def test_resume_too_far_behind_is_told_to_reload(
     stack: Endpoints, app_pool: asyncpg.Pool, vault: Vault, publisher: Publisher, make_tenant
 ) -> None:  # type: ignore[no-untyped-def]

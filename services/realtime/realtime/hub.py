@@ -4,10 +4,15 @@ Each instance reads every partition itself (manual assignment, no consumer group
 the end), so any number of instances each see every event. Per tenant it keeps the next cursor
 it expects and uses ``feed.admit`` to turn the topic (out of order, duplicated, or missing a
 record after a producer crash) into a gapless, ordered sequence, reading gaps from Postgres.
+A gap is noticed when a later cursor arrives; for a tenant where nothing else happens, the
+tail (``catch_up``, every ``tail_interval_s``) compares each subscribed tenant's committed
+head with what was dispatched and reads what is missing from Postgres, so an event whose
+publish was lost still reaches its clients within seconds.
 Each event is serialized once and the same frame goes to every subscriber.
 """
 
 import asyncio
+import contextlib
 from typing import Protocol
 from uuid import UUID
 
@@ -45,10 +50,18 @@ class Subscriber(Protocol):
 
 
 class Hub:
-    def __init__(self, pool: asyncpg.Pool, kafka: KafkaSettings, *, max_gap: int) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        kafka: KafkaSettings,
+        *,
+        max_gap: int,
+        tail_interval_s: float = 2.0,
+    ) -> None:
         self._pool = pool
         self._kafka = kafka
         self._max_gap = max_gap
+        self._tail_interval_s = tail_interval_s
         self._subscribers: dict[UUID, set[Subscriber]] = {}
         self._next: dict[UUID, int] = {}  # tenant → next cursor to dispatch
         self._lock = asyncio.Lock()  # one dispatch or feed start at a time: cursor order
@@ -118,16 +131,52 @@ class Hub:
 
     async def run(self, stop: asyncio.Event) -> None:
         assert self._consumer is not None, "start() first"
+        tail = asyncio.create_task(self._tail(stop))
+        try:
+            while not stop.is_set():
+                batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
+                for records in batches.values():
+                    for record in records:
+                        event = self._decode(record.value)
+                        if event is not None:
+                            await self.dispatch(event)
+                        # Let the writers run between events: a reader that keeps up then
+                        # never sees a poll batch pile up in its queue all at once.
+                        await asyncio.sleep(0)
+        finally:
+            tail.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await tail
+
+    async def _tail(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
-            for records in batches.values():
-                for record in records:
-                    event = self._decode(record.value)
-                    if event is not None:
-                        await self.dispatch(event)
-                    # Let the writers run between events: a reader that keeps up then never
-                    # sees a poll batch pile up in its queue all at once.
-                    await asyncio.sleep(0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._tail_interval_s)
+            for tenant_id in list(self._next):
+                try:
+                    await self.catch_up(tenant_id)
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                    log.warning("realtime tail failed", tenant_id=str(tenant_id), error=repr(exc))
+
+    async def catch_up(self, tenant_id: UUID) -> int:
+        """Deliver the tenant's committed events the topic has not brought (a producer that
+        stopped between its commit and its publish); how many. One cheap read per call; the
+        events themselves only when something is missing."""
+        expected = self._next.get(tenant_id)
+        if expected is None:
+            return 0
+        async with tenant_tx(self._pool, tenant_id) as conn:
+            head = await event_store.watermark(conn)
+        if head < expected:
+            return 0
+        async with self._lock:
+            expected = self._next.get(tenant_id)
+            if expected is None or head < expected:
+                return 0  # the topic brought them meanwhile
+            await self._fill(tenant_id, expected, head)
+            self._next[tenant_id] = head + 1
+        log.info("delivered committed events the topic had not", tenant_id=str(tenant_id))
+        return head - expected + 1
 
     def _decode(self, value: bytes) -> FeedEvent | None:
         try:
