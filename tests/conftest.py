@@ -22,9 +22,17 @@ from devstack.settings import StackSettings
 from devstack.stack import Endpoints, Stack
 
 # Provider calls made by anything this suite starts (in this process or in service processes,
-# which inherit the environment) may only go to this machine: the simulator. An integration
-# without a simulator URL then fails fast instead of reaching a real provider.
+# which inherit the environment) may only go to this machine: an integration without a
+# simulator URL then fails fast instead of reaching a real provider. Even there, only the
+# simulators named in PROVIDER_EGRESS_ALLOW (set where one is started) are reachable, over the
+# plain http they speak.
 os.environ["PROVIDER_EGRESS"] = "loopback"
+os.environ["PROVIDER_ALLOW_HTTP"] = "true"
+
+
+def egress_allow(*base_urls: str) -> str:
+    """``PROVIDER_EGRESS_ALLOW`` naming these servers (``host:port``) and nothing else."""
+    return ",".join(base_url.split("://", 1)[1].rstrip("/") for base_url in base_urls)
 
 
 def _stack_settings() -> StackSettings:

@@ -1,9 +1,16 @@
-"""Read a settings class from the environment once, at the door; fail naming the variable."""
+"""Read a settings class from the environment once, at the door; fail naming the variable.
+
+With ``OMNI_ENV=production`` every loaded class is also checked against the development
+defaults a deployment must not keep (``config.production``).
+"""
 
 from typing import TypeVar
 
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
+
+from config import production
+from config.shared import EnvironmentSettings
 
 S = TypeVar("S", bound=BaseSettings)
 
@@ -21,7 +28,7 @@ def _env_name(cls: type[BaseSettings], field: str) -> str:
     return f"{prefix}{field}".upper()
 
 
-def load(cls: type[S]) -> S:
+def _read(cls: type[S]) -> S:
     try:
         return cls()
     except ValidationError as exc:
@@ -32,3 +39,14 @@ def load(cls: type[S]) -> S:
         raise SettingsError(
             f"{cls.__name__}: invalid or missing settings\n" + "\n".join(problems)
         ) from None
+
+
+def load(cls: type[S]) -> S:
+    settings = _read(cls)
+    if _read(EnvironmentSettings).env == "production":
+        found = production.problems(settings)
+        if found:
+            raise SettingsError(
+                f"{cls.__name__}: not allowed with OMNI_ENV=production\n" + "\n".join(found)
+            )
+    return settings

@@ -12,12 +12,17 @@
 | JWT_* | how agents' tokens are checked (see ``AuthSettings``) |
 | LOG_FORMAT, LOG_LEVEL | ``json`` in deployment, ``console`` in development |
 | PROVIDER_EGRESS | ``internet`` (deployment) or ``loopback``: provider calls only to this machine |
+| PROVIDER_EGRESS_ALLOW | ``host[:port]`` list reachable although not public (the simulator) |
+| PROVIDER_ALLOW_HTTP | ``true`` lets provider calls use plain http (development only) |
+| OMNI_ENV | ``production`` refuses development defaults at startup (``config.production``) |
 """
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from providers.egress import EgressPolicy, parse_targets
 
 
 class DatabaseSettings(BaseSettings):
@@ -85,3 +90,24 @@ class EgressSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PROVIDER_", extra="ignore")
 
     egress: Literal["internet", "loopback"] = "internet"
+    egress_allow: str = ""  # host[:port], comma separated: reachable although not public
+    allow_http: bool = False  # development: the simulator speaks plain http
+
+    @field_validator("egress_allow")
+    @classmethod
+    def _valid_targets(cls, value: str) -> str:
+        parse_targets(value)  # raises ValueError naming the bad entry
+        return value
+
+    def policy(self) -> EgressPolicy:
+        return EgressPolicy(
+            allow=parse_targets(self.egress_allow),
+            allow_http=self.allow_http,
+            loopback_only=self.egress == "loopback",
+        )
+
+
+class EnvironmentSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OMNI_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"

@@ -62,8 +62,10 @@ def service_env(name: str, ports: Mapping[str, int], base: Mapping[str, str]) ->
         }
     )
     if "simulator" in ports:
-        # Media may be fetched from the simulator although it listens on loopback.
-        env["MEDIA_ALLOWED_PRIVATE_HOSTS"] = f"127.0.0.1:{ports['simulator']}"
+        # Provider calls (sends, health, media) may reach the simulator although it listens on
+        # loopback and speaks plain http; no other local port is reachable through them.
+        env["PROVIDER_EGRESS_ALLOW"] = f"127.0.0.1:{ports['simulator']}"
+        env["PROVIDER_ALLOW_HTTP"] = "true"
     if "ingest-api" in ports:
         env["GATEWAY_INGEST_PUBLIC_URL"] = f"http://127.0.0.1:{ports['ingest-api']}"
     return env

@@ -2,7 +2,9 @@
 
 One pooled ``httpx.AsyncClient`` per process (created in the lifespan, closed there), explicit
 connect/read timeouts, redirects never followed automatically (a provider redirecting us to a
-host it does not own is how SSRF starts), response bodies read with a cap.
+host it does not own is how SSRF starts), response bodies read with a cap. Every connection
+goes through the egress guard (``providers.netguard``): public addresses only, except an
+explicit allow-list; https unless the policy allows http.
 """
 
 from collections.abc import Mapping
@@ -12,26 +14,28 @@ from urllib.parse import urlsplit
 import httpx
 
 from providers.call import Call, retry_after
-from providers.egress import confine
+from providers.egress import EgressPolicy
 from providers.errors import Permanent, Retryable
+from providers.netguard import Resolver, guarded_transport, system_resolve
 
 MAX_API_BODY = 1 * 1024 * 1024  # JSON answers of send/status/info calls
 MAX_INLINE_MEDIA_BODY = 160 * 1024 * 1024  # Evolution's base64 media answer (100 MB * 4/3 + JSON)
 
 
 def create_client(
+    policy: EgressPolicy,
     *,
     connect_s: float = 5.0,
     read_s: float = 30.0,
     write_s: float = 30.0,
     pool_s: float = 5.0,
     max_connections: int = 100,
-    egress: str = "internet",
+    resolver: Resolver = system_resolve,
 ) -> httpx.AsyncClient:
-    """``egress`` is ``EgressSettings.egress``: ``loopback`` confines calls to this machine."""
+    """The guarded client; ``policy`` is ``EgressSettings.policy()`` in a service."""
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=20)
     return httpx.AsyncClient(
-        transport=confine(httpx.AsyncHTTPTransport(limits=limits, trust_env=False), egress),
+        transport=guarded_transport(policy, limits, resolver=resolver),
         timeout=httpx.Timeout(connect=connect_s, read=read_s, write=write_s, pool=pool_s),
         follow_redirects=False,
         trust_env=False,

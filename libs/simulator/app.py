@@ -4,9 +4,9 @@ Graph's ``/{version}/{id}``), then the provider APIs."""
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
-from providers.http import create_client
 from simulator import control_api, provider_api
 from simulator.runtime import Runtime
 from simulator.state import SimState
@@ -22,7 +22,12 @@ def create_app(base_url: str, state: SimState | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with create_client(connect_s=5.0, read_s=30.0) as http:
+        # Webhooks go to the URLs the developer registered (ingest-api on this machine): not a
+        # provider call, so not the tenants' egress guard.
+        timeout = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)
+        async with httpx.AsyncClient(
+            timeout=timeout, follow_redirects=False, trust_env=False
+        ) as http:
             app.state.runtime = Runtime(sim_state, http, base_url.rstrip("/"))
             yield
 

@@ -144,7 +144,9 @@ async def meta_object(version: str, object_id: str, request: Request) -> Respons
     rt = _rt(request)
     integration = rt.state.integration(Provider.META, object_id)
     if integration is not None:  # the phone number itself: health / account info
-        answer = await _gate(rt, Provider.META, "health")
+        # Readable only with the number's token, as at Graph: what proves ownership.
+        _, refused = _meta_auth(rt, request, object_id)
+        answer = refused or await _gate(rt, Provider.META, "health")
         return answer or JSONResponse(
             {
                 "id": object_id,

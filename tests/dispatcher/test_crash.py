@@ -21,6 +21,7 @@ from contracts import Provider, SendRequested
 from contracts.outbound import OutboundText
 from db.tenant import tenant_tx
 from simulator.server import free_port
+from tests.conftest import egress_allow
 from tests.dispatcher.conftest import Sim, Wired, new_conversation, publish, queue, wait_until
 
 MESSAGES = 1000
@@ -76,6 +77,7 @@ async def test_sigkill_in_a_loop_never_sends_twice_and_leaves_nothing_queued(
         "DISPATCHER_SWEEP_INTERVAL_S": "3600",  # redelivery alone must finish every message
         "DISPATCHER_SESSION_TIMEOUT_MS": "3000",
         "LOG_LEVEL": "WARNING",
+        "PROVIDER_EGRESS_ALLOW": egress_allow(sim.base_url),
     }
     await publish(deps.publisher, events)
 

@@ -14,8 +14,8 @@ from credentials import Vault
 from media.__main__ import provider_client
 from media.attach import Attacher, RetryPolicy
 from media.netguard import guarded_client
-from media.ssrf import parse_exemptions
 from media.storage import ObjectStore, open_store
+from providers.egress import EgressPolicy
 from simulator.control import SimControl
 from simulator.server import RunningSimulator, running
 
@@ -59,7 +59,7 @@ async def attacher(
     publisher: Publisher,
     media_sim: RunningSimulator,
 ) -> AsyncIterator[Attacher]:
-    http = guarded_client(parse_exemptions(sim_exemption(media_sim)), read_s=2.0)
+    http = guarded_client(EgressPolicy.reaching(media_sim.base_url), read_s=2.0)
     try:
         yield Attacher(
             pool=app_pool,

@@ -14,8 +14,9 @@ import pytest
 from contracts import MediaRef, MessageType, Provider
 from credentials import Vault
 from media.attach import Attacher, attach
-from media.netguard import fetching_from, guarded_client, system_resolve
-from media.ssrf import parse_exemptions
+from media.netguard import fetching_from, guarded_client
+from providers.egress import EgressPolicy
+from providers.netguard import system_resolve
 from simulator.server import RunningSimulator
 from tests.media import rows
 from tests.media.conftest import credentials_for, sim_exemption
@@ -64,9 +65,9 @@ async def recorded(
     attacher: Attacher, media_sim: RunningSimulator
 ) -> AsyncIterator[tuple[Attacher, RecordingBackend]]:
     backend = RecordingBackend()
-    http = guarded_client(
-        parse_exemptions(sim_exemption(media_sim)), resolver=fake_dns, inner=backend
-    )
+    # Internet mode (no loopback confinement): the address rule alone must refuse them.
+    policy = EgressPolicy.reaching(media_sim.base_url, loopback_only=False)
+    http = guarded_client(policy, resolver=fake_dns, inner=backend)
     try:
         yield dataclasses.replace(attacher, http=http), backend
     finally:

@@ -69,7 +69,7 @@ def worker_process(
     env = {
         **stack_env,
         "OPS_PORT": str(ops_port),
-        "MEDIA_ALLOWED_PRIVATE_HOSTS": sim_exemption(media_sim),
+        "PROVIDER_EGRESS_ALLOW": sim_exemption(media_sim),
         "MEDIA_CONCURRENCY": "2",
     }
     process = subprocess.Popen(

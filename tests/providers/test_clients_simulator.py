@@ -13,6 +13,7 @@ from contracts.inbound import MediaRef
 from contracts.outbound import OutboundMedia, OutboundReaction, OutboundText
 from providers import errors
 from providers.base import OutboundMediaSource, ProviderClient, SendRequest
+from providers.egress import EgressPolicy
 from providers.http import create_client
 from providers.registry import client
 from simulator.control import SimControl
@@ -30,8 +31,9 @@ class Setup:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with create_client(connect_s=2.0, read_s=1.0) as shared:
+async def http(provider_sim: RunningSimulator) -> AsyncIterator[httpx.AsyncClient]:
+    policy = EgressPolicy.reaching(provider_sim.base_url)
+    async with create_client(policy, connect_s=2.0, read_s=1.0) as shared:
         yield shared
 
 
@@ -236,11 +238,11 @@ async def test_wrong_credentials_are_auth_failures(
         await setup.sim.aclose()
 
 
-async def test_unreachable_provider_is_retryable(http: httpx.AsyncClient) -> None:
+async def test_unreachable_provider_is_retryable() -> None:
     from simulator.server import free_port
 
-    adapter = client(
-        "zapi", {"instance_id": "i", "token": "t"}, http, base_url=f"http://127.0.0.1:{free_port()}"
-    )
-    with pytest.raises(errors.Retryable):
-        await adapter.send(text())
+    base_url = f"http://127.0.0.1:{free_port()}"  # allowed, but nothing listens there
+    async with create_client(EgressPolicy.reaching(base_url), connect_s=2.0) as http:
+        adapter = client("zapi", {"instance_id": "i", "token": "t"}, http, base_url=base_url)
+        with pytest.raises(errors.Retryable):
+            await adapter.send(text())

@@ -4,7 +4,7 @@ Postgres and broker, plus helpers that act like the other services producing eve
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -24,6 +24,7 @@ from config.shared import (
     AuthSettings,
     CredentialSettings,
     DatabaseSettings,
+    EgressSettings,
     KafkaSettings,
     LogSettings,
 )
@@ -32,8 +33,9 @@ from devstack.stack import Endpoints
 from realtime.app import create_app, server_config
 from realtime.hub import Hub
 from realtime.settings import Config, GatewaySettings
+from simulator.server import RunningSimulator, running
 from telemetry.ops import EmbeddedServer
-from tests.conftest import TEST_SECRETS
+from tests.conftest import TEST_SECRETS, egress_allow
 
 TEST_AUTH = AuthSettings(
     algorithm="HS256",
@@ -72,7 +74,11 @@ def token(tenant_id: UUID, user: str = "agent-1", role: str = "agent") -> str:
 
 @contextlib.asynccontextmanager
 async def running_gateway(
-    stack: Endpoints, *, auth: AuthSettings = TEST_AUTH, **settings: Any
+    stack: Endpoints,
+    *,
+    auth: AuthSettings = TEST_AUTH,
+    egress: EgressSettings | None = None,
+    **settings: Any,
 ) -> AsyncIterator[Gateway]:
     gateway_settings = GatewaySettings(
         host="127.0.0.1", port=0, ingest_public_url="https://ingest.test", **settings
@@ -84,6 +90,7 @@ async def running_gateway(
         auth=auth,
         credentials=CredentialSettings(credential_keys=SecretStr(TEST_SECRETS["CREDENTIAL_KEYS"])),
         log=LogSettings(format="console"),
+        egress=egress or EgressSettings(egress="loopback", allow_http=True),
     )
     app = create_app(config)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -106,8 +113,30 @@ async def running_gateway(
 
 
 @pytest.fixture(scope="session")
-async def gateway(stack: Endpoints) -> AsyncIterator[Gateway]:
-    async with running_gateway(stack) as gw:
+def provider_sim() -> Iterator[RunningSimulator]:
+    """The provider simulator: the one server the session's gateway may call."""
+    with running() as sim:
+        yield sim
+
+
+def egress_to(*base_urls: str) -> EgressSettings:
+    """Development egress (loopback, plain http) reaching exactly these servers."""
+    return EgressSettings(egress="loopback", allow_http=True, egress_allow=egress_allow(*base_urls))
+
+
+@pytest.fixture(scope="session")
+def second_sim() -> Iterator[RunningSimulator]:
+    """Another provider server: a second self-hosted Evolution, say."""
+    with running() as sim:
+        yield sim
+
+
+@pytest.fixture(scope="session")
+async def gateway(
+    stack: Endpoints, provider_sim: RunningSimulator, second_sim: RunningSimulator
+) -> AsyncIterator[Gateway]:
+    egress = egress_to(provider_sim.base_url, second_sim.base_url)
+    async with running_gateway(stack, egress=egress) as gw:
         yield gw
 
 

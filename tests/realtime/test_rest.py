@@ -11,6 +11,8 @@ from contracts import topics
 from contracts.outbound import MarkReadRequested, SendRequested
 from credentials import Vault
 from db.tenant import tenant_tx
+from simulator.control import SimControl
+from simulator.server import RunningSimulator
 from tests.realtime.conftest import (
     Gateway,
     TopicTail,
@@ -240,15 +242,19 @@ async def test_media_must_come_from_the_tenants_own_uploads(
 
 
 async def test_integrations_are_for_admins_and_never_return_credentials(
-    gateway: Gateway, make_tenant
+    gateway: Gateway, provider_sim: RunningSimulator, make_tenant
 ) -> None:  # type: ignore[no-untyped-def]
     tenant_id = await make_tenant()
+    account = f"pn-{uuid4().hex[:10]}"
+    async with SimControl(provider_sim.base_url) as control:
+        await control.register("meta", account, access_token="very-secret")
     async with gateway.http(token(tenant_id)) as agent:
         assert (await agent.get("/v1/integrations")).json()["code"] == "forbidden"
     async with gateway.http(token(tenant_id, "admin-1", "admin")) as admin:
         body = {
             "provider": "meta",
-            "external_account_id": f"pn-{uuid4().hex[:10]}",
+            "external_account_id": account,
+            "api_base_url": provider_sim.base_url,
             "credentials": {"access_token": "very-secret", "app_secret": "also-secret"},
         }
         created = await admin.post("/v1/integrations", json=body)

@@ -10,6 +10,7 @@ import pytest
 from contracts.outbound import OutboundText
 from contracts.status import MessageStatus
 from providers.base import ParsedWebhook, SendRequest
+from providers.egress import EgressPolicy
 from providers.http import create_client
 from providers.registry import client
 from simulator.control import SimControl
@@ -19,6 +20,11 @@ from tests.simulator.conftest import SECRETS
 from tests.simulator.receiver import Received
 
 PROVIDERS = ("meta", "evolution", "zapi")
+
+
+def guarded(sim: RunningSimulator) -> httpx.AsyncClient:
+    """The adapters' guarded client, allowed to reach this simulator only."""
+    return create_client(EgressPolicy.reaching(sim.base_url))
 
 
 async def register(sim: SimControl, provider: str, url: str, **plan: object) -> str:
@@ -90,7 +96,7 @@ async def test_each_send_is_answered_with_status_webhooks(
     hook: tuple[str, Received],
 ) -> None:
     url, received = hook
-    async with SimControl(sim.base_url) as control, create_client() as http:
+    async with SimControl(sim.base_url) as control, guarded(sim) as http:
         account = await register(control, provider, url, **plan)
         credentials = {
             "access_token": "t",
@@ -114,7 +120,7 @@ async def test_status_webhooks_can_be_switched_off(
     sim: RunningSimulator, hook: tuple[str, Received]
 ) -> None:
     url, received = hook
-    async with SimControl(sim.base_url) as control, create_client() as http:
+    async with SimControl(sim.base_url) as control, guarded(sim) as http:
         account = await register(control, "meta", url, statuses=False)
         adapter = client(
             "meta", {"access_token": "t", "phone_number_id": account}, http, base_url=sim.base_url
@@ -130,7 +136,7 @@ async def test_failed_status_carries_the_window_error(
     sim: RunningSimulator, hook: tuple[str, Received]
 ) -> None:
     url, received = hook
-    async with SimControl(sim.base_url) as control, create_client() as http:
+    async with SimControl(sim.base_url) as control, guarded(sim) as http:
         account = await register(control, "meta", url, status_sequence=("sent", "failed"))
         adapter = client(
             "meta", {"access_token": "t", "phone_number_id": account}, http, base_url=sim.base_url
@@ -179,7 +185,7 @@ async def test_zapi_failed_status_arrives_as_a_delivery_error(
     sim: RunningSimulator, hook: tuple[str, Received]
 ) -> None:
     url, received = hook
-    async with SimControl(sim.base_url) as control, create_client() as http:
+    async with SimControl(sim.base_url) as control, guarded(sim) as http:
         account = await register(control, "zapi", url, status_sequence=("failed",))
         adapter = client(
             "zapi", {"instance_id": account, "token": "t"}, http, base_url=sim.base_url

@@ -48,12 +48,12 @@ async def run() -> None:
         loop.add_signal_handler(sig, stop.set)
 
     http = create_client(
+        load(EgressSettings).policy(),
         connect_s=settings.http_connect_s,
         read_s=settings.http_read_s,
         write_s=settings.http_read_s,
         pool_s=settings.http_connect_s,
         max_connections=settings.concurrency * 2,
-        egress=load(EgressSettings).egress,
     )
     publisher = Publisher(kafka)
     await publisher.start()

@@ -59,10 +59,9 @@ async def _run_worker(settings: MediaSettings) -> None:
         async with contextlib.AsyncExitStack() as stack:
             store = await stack.enter_async_context(open_store(s3, part_size=settings.part_size))
             http = guarded_client(
-                settings.exemptions,
+                load(EgressSettings).policy(),
                 connect_s=settings.connect_timeout_s,
                 read_s=settings.read_timeout_s,
-                egress=load(EgressSettings).egress,
             )
             stack.push_async_callback(http.aclose)
             publisher = Publisher(kafka)

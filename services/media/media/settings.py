@@ -8,20 +8,18 @@
 | MEDIA_BATCH_SIZE | 8 | fetch requests taken from the topic at a time |
 | MEDIA_FETCH_ATTEMPTS | 3 | tries of a fetch that fails transiently before it is marked failed |
 | MEDIA_RETRY_INITIAL_S, MEDIA_RETRY_MAX_S | 0.5, 10 | backoff between those tries |
-| MEDIA_ALLOWED_PRIVATE_HOSTS | "" | ``host[:port]`` list exempt from the SSRF address rule |
 | MEDIA_PART_SIZE_MB | 5 | multipart part size: the memory one transfer holds |
 | MEDIA_PRESIGN_TTL_S | 300 | lifetime of a download URL |
 | MEDIA_PRESIGN_ENDPOINT | S3_ENDPOINT | the store's address as browsers reach it |
 | MEDIA_CONNECT_TIMEOUT_S, MEDIA_READ_TIMEOUT_S | 5, 30 | provider HTTP timeouts |
 
-MEDIA_ALLOWED_PRIVATE_HOSTS names the simulator in development and tests; it stays empty in
-production. Plus the shared ones: APP_DATABASE_URL, KAFKA_*, S3_*, CREDENTIAL_KEYS, JWT_*, LOG_*.
+Plus the shared ones: APP_DATABASE_URL, KAFKA_*, S3_*, CREDENTIAL_KEYS, JWT_*, LOG_*, and
+PROVIDER_EGRESS / PROVIDER_EGRESS_ALLOW / PROVIDER_ALLOW_HTTP (where fetches may go: public
+addresses only, the allow-list naming the simulator in development and tests).
 """
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from media.ssrf import Exemption, parse_exemptions
 
 
 class MediaSettings(BaseSettings):
@@ -35,22 +33,11 @@ class MediaSettings(BaseSettings):
     fetch_attempts: int = Field(3, ge=1, le=10)
     retry_initial_s: float = Field(0.5, gt=0)
     retry_max_s: float = Field(10.0, gt=0)
-    allowed_private_hosts: str = ""
     part_size_mb: int = Field(5, ge=5, le=64)
     presign_ttl_s: int = Field(300, ge=10, le=3600)
     presign_endpoint: str | None = None
     connect_timeout_s: float = Field(5.0, gt=0)
     read_timeout_s: float = Field(30.0, gt=0)
-
-    @field_validator("allowed_private_hosts")
-    @classmethod
-    def _valid_hosts(cls, value: str) -> str:
-        parse_exemptions(value)  # raises ValueError naming the bad entry
-        return value
-
-    @property
-    def exemptions(self) -> frozenset[Exemption]:
-        return parse_exemptions(self.allowed_private_hosts)
 
     @property
     def part_size(self) -> int:

@@ -34,9 +34,9 @@ def create_app(config: Config) -> FastAPI:
         stop = asyncio.Event()
         consume = asyncio.create_task(hub.run(stop))
         async with create_client(
+            config.egress.policy(),
             connect_s=settings.provider_timeout_s,
             read_s=settings.provider_timeout_s,
-            egress=config.egress.egress,
         ) as http:
             app.state.resources = Resources(
                 settings=settings,
@@ -46,6 +46,7 @@ def create_app(config: Config) -> FastAPI:
                 vault=Vault.from_settings(config.credentials),
                 http=http,
                 hub=hub,
+                egress=config.egress.policy(),
             )
             app.state.consume = consume
             try:

@@ -20,6 +20,7 @@ from contracts.realtime import ConversationUpdated, MessageCreated, MessageUpdat
 from credentials import Vault
 from db import realtime_log
 from db.tenant import Connection, tenant_tx
+from providers.egress import EgressPolicy
 from realtime.access import Caller, member_role, verify_token
 from realtime.errors import Forbidden, Unauthorized
 from realtime.hub import Hub
@@ -37,8 +38,9 @@ class Resources:
     publisher: Publisher
     verifier: Verifier
     vault: Vault
-    http: httpx.AsyncClient
+    http: httpx.AsyncClient  # provider calls: the guarded client (providers.netguard)
     hub: Hub
+    egress: EgressPolicy = field(default_factory=EgressPolicy)  # checks saved base URLs too
 
 
 @dataclass

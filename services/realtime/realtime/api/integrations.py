@@ -1,5 +1,10 @@
 """/v1/integrations (admins): connect a provider account, get the webhook URL and verify token
-to paste into the provider's console, check its health. Credentials are write-only."""
+to paste into the provider's console, check its health. Credentials are write-only.
+
+An integration is saved only once the provider confirmed its credentials control the account
+(``api.integration_rules``); a change of credentials or base URL is confirmed the same way.
+Health answers a category and a fixed sentence, never what the provider (or whatever the base
+URL points at) answered."""
 
 from typing import Any
 from uuid import UUID
@@ -7,9 +12,10 @@ from uuid import UUID
 import asyncpg
 from fastapi import APIRouter, Response
 
+from contracts.common import Provider
 from db.provision import insert_integration
-from providers import registry
-from providers.errors import ProviderFailure
+from providers import probe
+from realtime.api import integration_rules as rules
 from realtime.api.models import HealthOut, IntegrationOut, IntegrationPatch, NewIntegration
 from realtime.deps import AdminTx, Deps
 from realtime.errors import Conflict, NotFound, Unprocessable
@@ -49,17 +55,24 @@ async def list_integrations(tx: AdminTx, deps: Deps) -> list[IntegrationOut]:
 
 @router.post("", status_code=201)
 async def create_integration(body: NewIntegration, tx: AdminTx, deps: Deps) -> IntegrationOut:
+    """Verifies the credentials with the provider first: unverified credentials get the same
+    422 whether or not the account is connected elsewhere. Only a caller who proved control of
+    the account can get the 409 of an account already connected."""
+    provider, account = body.provider, body.external_account_id
+    base = rules.base_url(body.api_base_url, provider, deps.egress)
+    creds = rules.credentials(provider, account, body.credentials)
+    await rules.prove_ownership(provider, account, creds, deps.http, base)
     try:
         async with tx.conn.transaction():  # a savepoint: a conflict leaves the request usable
             created = await insert_integration(
                 tx.conn,
                 deps.vault,
                 tenant_id=tx.tenant_id,
-                provider=body.provider.value,
-                external_account_id=body.external_account_id,
-                credentials=body.credentials,
+                provider=provider.value,
+                external_account_id=account,
+                credentials=creds,
                 display_name=body.display_name,
-                api_base_url=body.api_base_url,
+                api_base_url=base,
                 rate_limit_per_s=body.rate_limit_per_s,
             )
     except asyncpg.UniqueViolationError:
@@ -78,12 +91,28 @@ async def get_integration(integration_id: UUID, tx: AdminTx, deps: Deps) -> Inte
 async def patch_integration(
     integration_id: UUID, body: IntegrationPatch, tx: AdminTx, deps: Deps
 ) -> IntegrationOut:
-    await _find(tx, integration_id)
+    current = await _find(tx, integration_id)
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
-    if changes.get("credentials") is not None:
-        changes["credentials"] = deps.vault.seal(changes["credentials"])
     changes = {k: v for k, v in changes.items() if v is not None or k == "display_name"}
-    row = await integrations.update(tx.conn, integration_id=integration_id, changes=changes)
+    if "credentials" in changes or "api_base_url" in changes:
+        # Where and as whom the provider is called changes: prove control of the account again.
+        provider, account = Provider(current["provider"]), current["external_account_id"]
+        base = rules.base_url(
+            changes.get("api_base_url", current["api_base_url"]), provider, deps.egress
+        )
+        creds = changes.get("credentials")
+        if creds is None:
+            creds = deps.vault.open(await _sealed(tx, integration_id))
+        creds = rules.credentials(provider, account, creds)
+        await rules.prove_ownership(provider, account, creds, deps.http, base)
+        changes |= {"api_base_url": base, "credentials": deps.vault.seal(creds)}
+    try:
+        async with tx.conn.transaction():  # a savepoint: a conflict leaves the request usable
+            row = await integrations.update(tx.conn, integration_id=integration_id, changes=changes)
+    except asyncpg.UniqueViolationError:
+        raise Conflict(
+            "this provider account is already connected", code="integration_exists"
+        ) from None
     assert row is not None
     return _out(row, deps.settings.ingest_public_url)
 
@@ -95,23 +124,26 @@ async def delete_integration(integration_id: UUID, tx: AdminTx) -> Response:
     return Response(status_code=204)
 
 
+async def _sealed(tx: AdminTx, integration_id: UUID) -> bytes:
+    sealed = await integrations.sealed_credentials(tx.conn, integration_id=integration_id)
+    if sealed is None:
+        raise NotFound("no such integration")
+    return sealed
+
+
 @router.get("/{integration_id}/health")
 async def integration_health(integration_id: UUID, tx: AdminTx, deps: Deps) -> HealthOut:
-    """Runs the provider's own health check with the stored credentials (never returned)."""
+    """One read-only provider call with the stored credentials (never returned); the answer is
+    a category and a fixed sentence, never the provider's body."""
     row = await _find(tx, integration_id)
-    sealed = await integrations.sealed_credentials(tx.conn, integration_id=integration_id)
-    assert sealed is not None
+    credentials = deps.vault.open(await _sealed(tx, integration_id))
     try:
-        client = registry.client(
-            row["provider"], deps.vault.open(sealed), deps.http, base_url=row["api_base_url"]
+        health = await probe.health(
+            Provider(row["provider"]), credentials, deps.http, row["api_base_url"]
         )
-    except KeyError as exc:
+    except (KeyError, ValueError) as exc:
         raise Unprocessable(
             f"the stored credentials lack {exc.args[0]!r}: PATCH the integration's credentials",
             code="credentials_incomplete",
         ) from None
-    try:
-        health = await client.health()
-    except ProviderFailure as exc:
-        return HealthOut(ok=False, detail=exc.reason, account={})
-    return HealthOut(ok=health.ok, detail=health.detail, account=dict(health.account))
+    return HealthOut(ok=health.ok, state=health.state.value, detail=health.detail)

@@ -94,6 +94,8 @@ class IntegrationOut(BaseModel):
 
 
 class HealthOut(BaseModel):
+    """A summary: never the provider's answer itself."""
+
     ok: bool
+    state: Literal["ok", "not_connected", "auth", "rate_limited", "unreachable", "refused", "error"]
     detail: str
-    account: dict[str, Any]
