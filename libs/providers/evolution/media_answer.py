@@ -71,7 +71,9 @@ class MediaAnswerScanner:
     def _scan_header(self) -> bytes | None:
         """Parse the fields before ``base64``; the bytes after its opening quote, or None
         when more of the answer is needed. Re-parses from the start: the header is small."""
-        text = self._header.decode("latin-1")  # one char per byte: indexes stay byte offsets
+        # surrogateescape: a character cut at the chunk's end (or invalid UTF-8) round-trips
+        # to its exact bytes, so the string's start is found again as a byte offset.
+        text = self._header.decode("utf-8", errors="surrogateescape")
         fields: dict[str, Any] = {}
         i = _skip(text, 0)
         if i >= len(text):
@@ -101,7 +103,7 @@ class MediaAnswerScanner:
                 if text[i] != '"':
                     raise BadMediaAnswer("the base64 field is not a string")
                 self.fields = fields
-                return bytes(self._header[i + 1 :])
+                return bytes(self._header[len(text[: i + 1].encode("utf-8", "surrogateescape")) :])
             try:
                 value, end = _DECODER.raw_decode(text, i)
             except json.JSONDecodeError:
@@ -188,12 +190,9 @@ def _unescape(content: bytes) -> bytes:
 
 
 def _utf8(value: Any) -> Any:
-    """Strings were decoded byte per char (latin-1): read them again as the UTF-8 they are."""
+    """Invalid UTF-8 in a string (kept as surrogates while scanning) becomes U+FFFD."""
     if isinstance(value, str):
-        try:
-            return value.encode("latin-1").decode("utf-8", errors="replace")
-        except UnicodeEncodeError:
-            return value  # held \\u escapes above U+00FF: already real characters
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", errors="replace")
     if isinstance(value, dict):
         return {k: _utf8(v) for k, v in value.items()}
     return value
