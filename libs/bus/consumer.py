@@ -6,6 +6,11 @@ backoff; if it keeps failing, records are retried one at a time so one poison re
 hold back the others, and a record that still fails goes to the dead-letter topic with the
 error. Records that do not even decode go there at once. Offsets are committed after that,
 so a crash anywhere before replays the batch: handlers must be idempotent.
+
+A record that kills the process instead of failing is caught by the optional delivery ledger
+(``bus.deliveries``): each start is counted durably before the handler runs; a record seen
+again unfinished is handled alone (so records that merely shared its batch are not blamed),
+and one found with ``max_deliveries`` unfinished starts is dead-lettered without handling.
 """
 
 import asyncio
@@ -19,6 +24,7 @@ from pydantic import ValidationError
 from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential_jitter
 
 from bus.deadletter import dead_letter
+from bus.deliveries import DeliveryLedger, RecordId
 from bus.publisher import Publisher
 from config.shared import KafkaSettings
 from contracts.codec import decode
@@ -49,6 +55,8 @@ class ConsumerOptions:
     retry_max_s: float = 5.0
     poll_timeout_ms: int = 200
     auto_offset_reset: str = "earliest"
+    # With a delivery ledger: unfinished starts after which a record is set aside as poison.
+    max_deliveries: int = 3
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -147,8 +155,10 @@ class BatchConsumer:
         handler: Handler,
         publisher: Publisher,
         options: ConsumerOptions,
+        deliveries: DeliveryLedger | None = None,
     ) -> None:
         self._settings = settings
+        self._deliveries = deliveries
         self._topics = list(topic_names)
         self._handler = handler
         self._publisher = publisher
@@ -193,9 +203,41 @@ class BatchConsumer:
                 )
                 if received is not None:
                     good.append(received)
+        ledger = self._deliveries
         if good:
-            await self._handle(good)
-        await self._consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+            await (self._handle(good) if ledger is None else self._handle_counted(ledger, good))
+        committed = {tp: records[-1].offset + 1 for tp, records in batches.items()}
+        await self._consumer.commit(committed)
+        if ledger is not None:
+            await ledger.settled(
+                self._options.group_id, {(tp.topic, tp.partition): n for tp, n in committed.items()}
+            )
+
+    async def _handle_counted(self, ledger: DeliveryLedger, batch: Sequence[Received]) -> None:
+        """``_handle`` with each start counted first. After a restart the unfinished records
+        are the oldest of their partitions, so handling them first keeps each partition's
+        order."""
+        group = self._options.group_id
+        counts = await ledger.counts(group, [_record_id(r) for r in batch])
+        fresh: list[Received] = []
+        for received in batch:
+            starts = counts.get(_record_id(received), 0)
+            if starts >= self._options.max_deliveries:
+                error = (
+                    f"poison record: its handling started {starts} times and never finished "
+                    "(the consumer died each time)"
+                )
+                await send_to_dead_letters(
+                    self._publisher, group, received, error=error, attempts=starts
+                )
+            elif starts:
+                await ledger.started(group, [_record_id(received)])
+                await self._handle([received])
+            else:
+                fresh.append(received)
+        if fresh:
+            await ledger.started(group, [_record_id(r) for r in fresh])
+            await self._handle(fresh)
 
     async def _handle(self, batch: Sequence[Received]) -> None:
         try:
@@ -216,3 +258,7 @@ class BatchConsumer:
         async for attempt in retrying(self._options):
             with attempt:
                 await self._handler(batch)
+
+
+def _record_id(received: Received) -> RecordId:
+    return (received.topic, received.partition, received.offset)

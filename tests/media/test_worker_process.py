@@ -151,6 +151,7 @@ async def _evolution_document(
     )
 
 
+@pytest.mark.timeout(600)
 async def test_a_100_mb_evolution_document_is_decoded_as_a_stream_in_bounded_memory(
     worker_process: tuple[subprocess.Popen[bytes], int],
     sim_control: SimControl,
