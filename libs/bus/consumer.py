@@ -11,12 +11,17 @@ and a record that still fails is dead-lettered with the error. Records that do n
 go there at once. Offsets are committed after that, so a crash anywhere before replays the
 batch: handlers must be idempotent. A commit refused because a rebalance took the partitions
 is logged and skipped: their next owner handles those records again, which changes nothing.
+
+A record that kills the process instead of failing is caught by the optional delivery ledger
+(``bus.deliveries``): each start is counted durably before the handler runs; a record seen
+again unfinished is handled alone (so records that merely shared its batch are not blamed),
+and one found with ``max_deliveries`` unfinished starts is dead-lettered without handling.
 """
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -26,6 +31,7 @@ from pydantic import ValidationError
 from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
 
 from bus.deadletter import dead_letter
+from bus.deliveries import DeliveryLedger, RecordId
 from bus.publisher import Publisher
 from bus.transient import Fault, classify
 from config.shared import KafkaSettings
@@ -44,6 +50,7 @@ INFRA_RETRIES = Counter(
     ["group", "error"],
 )
 Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,8 @@ class ConsumerOptions:
     retry_max_s: float = 5.0
     poll_timeout_ms: int = 200
     auto_offset_reset: str = "earliest"
+    # With a delivery ledger: unfinished starts after which a record is set aside as poison.
+    max_deliveries: int = 3
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -119,18 +128,20 @@ def retrying(options: RetryOptions, *, sleep: Sleep = asyncio.sleep) -> AsyncRet
 
 
 async def with_retries(
-    options: RetryOptions, call: Callable[[], Awaitable[None]], *, sleep: Sleep = asyncio.sleep
-) -> None:
+    options: RetryOptions, call: Callable[[], Awaitable[T]], *, sleep: Sleep = asyncio.sleep
+) -> T:
     """``call`` under ``retrying``; while it waits out an infrastructure fault, the group's
     ``consumer_waiting_on_infrastructure`` gauge counts it (readiness reads it)."""
     waiting = False
     try:
         async for attempt in retrying(options, sleep=sleep):
             with attempt:
-                await call()
+                result = await call()
             outcome = attempt.retry_state.outcome
             failure = outcome.exception() if outcome is not None and outcome.failed else None
-            if not waiting and failure is not None and classify(failure) is Fault.INFRASTRUCTURE:
+            if failure is None:
+                return result
+            if not waiting and classify(failure) is Fault.INFRASTRUCTURE:
                 waiting = True
                 _WAITING_NOW[options.group_id] = _WAITING_NOW.get(options.group_id, 0) + 1
                 WAITING.labels(options.group_id).inc()
@@ -139,6 +150,7 @@ async def with_retries(
             _WAITING_NOW[options.group_id] -= 1
             WAITING.labels(options.group_id).dec()
             log.info("infrastructure fault over, handling again", group=options.group_id)
+    raise AssertionError("tenacity ends with a result or the last exception")  # unreachable
 
 
 _WAITING_NOW: dict[str, int] = {}
@@ -223,8 +235,10 @@ class BatchConsumer:
         handler: Handler,
         publisher: Publisher,
         options: ConsumerOptions,
+        deliveries: DeliveryLedger | None = None,
     ) -> None:
         self._settings = settings
+        self._deliveries = deliveries
         self._topics = list(topic_names)
         self._handler = handler
         self._publisher = publisher
@@ -277,18 +291,56 @@ class BatchConsumer:
                 )
                 if received is not None:
                     good.append(received)
+        ledger = self._deliveries
         if good:
             try:
-                await self._handle(good)
+                await (self._handle(good) if ledger is None else self._handle_counted(ledger, good))
             finally:
                 self._consumer.resume(*self._consumer.paused())
-        positions = {tp: records[-1].offset + 1 for tp, records in batches.items()}
+        committed = {tp: records[-1].offset + 1 for tp, records in batches.items()}
         try:
-            await self._consumer.commit(positions)
+            await self._consumer.commit(committed)
         except KafkaError as exc:
             # A rebalance took (some of) the partitions while the batch was handled: their next
             # owner handles those records again, which changes nothing (handlers are idempotent).
             log.warning("offset commit refused, records will be handled again", error=repr(exc))
+            return
+        if ledger is not None:
+            settled = {(tp.topic, tp.partition): n for tp, n in committed.items()}
+            await self._durably(lambda: ledger.settled(self._options.group_id, settled))
+
+    async def _handle_counted(self, ledger: DeliveryLedger, batch: Sequence[Received]) -> None:
+        """``_handle`` with each start counted first. After a restart the unfinished records
+        are the oldest of their partitions, so handling them first keeps each partition's
+        order."""
+        group = self._options.group_id
+        ids = [_record_id(r) for r in batch]
+        counts = await self._durably(lambda: ledger.counts(group, ids))
+        fresh: list[Received] = []
+        for received in batch:
+            starts = counts.get(_record_id(received), 0)
+            if starts >= self._options.max_deliveries:
+                error = (
+                    f"poison record: its handling started {starts} times and never finished "
+                    "(the consumer died each time)"
+                )
+                await send_to_dead_letters(
+                    self._publisher, group, received, error=error, attempts=starts
+                )
+            elif starts:
+                one = [_record_id(received)]
+                await self._durably(lambda one=one: ledger.started(group, one))  # type: ignore[misc]
+                await self._handle([received])
+            else:
+                fresh.append(received)
+        if fresh:
+            fresh_ids = [_record_id(r) for r in fresh]
+            await self._durably(lambda: ledger.started(group, fresh_ids))
+            await self._handle(fresh)
+
+    async def _durably(self, call: Callable[[], Awaitable[T]]) -> T:
+        """The ledger's own reads and writes, under the same fault policy as handlers."""
+        return await with_retries(self._options, call, sleep=self._paused_sleep)
 
     async def _handle(self, batch: Sequence[Received]) -> None:
         try:
@@ -331,3 +383,7 @@ class BatchConsumer:
 class _Stopping(BaseException):
     """The process is stopping while a batch waits out a fault: abandon the batch (not an
     ``Exception``, so nothing on the way dead-letters it)."""
+
+
+def _record_id(received: Received) -> RecordId:
+    return (received.topic, received.partition, received.offset)

@@ -1,14 +1,17 @@
-"""Streaming a media download with a size cap and an allowed-host check (SSRF guard)."""
+"""Streaming a media download with a size cap and an allowed-host check (SSRF guard), and
+streaming the answer of an API call whose body is the media (Evolution's base64 answer)."""
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 
 from providers.base import MediaDownload
-from providers.call import classify_http, retry_after
+from providers.call import Call, classify_http, retry_after
 from providers.errors import Permanent, Retryable
-from providers.http import host_of
+from providers.http import MAX_API_BODY, host_of, read_capped
 
 MAX_MEDIA_BYTES = 100 * 1024 * 1024 + 1024 * 1024  # WhatsApp's 100 MB receive limit, some slack
 
@@ -70,3 +73,65 @@ async def download(
         raise Retryable("timed out fetching media") from exc
     except httpx.TransportError as exc:
         raise Retryable(f"could not fetch media ({type(exc).__name__})") from exc
+
+
+@dataclass(frozen=True)
+class StreamedAnswer:
+    """An API answer whose body is still to be read: ``chunks`` (capped at ``limit`` bytes,
+    transport errors as ``Retryable``); an error answer comes with its (small) body read."""
+
+    status: int
+    headers: Mapping[str, str]
+    error_body: bytes
+    chunks: AsyncIterator[bytes]
+
+
+@asynccontextmanager
+async def stream_call(
+    http: httpx.AsyncClient, call: Call, *, limit: int
+) -> AsyncIterator[StreamedAnswer]:
+    """Do ``call`` like ``http.perform`` (redirects refused, transport errors ``Retryable``)
+    but hand the body over as it arrives instead of reading it whole."""
+    try:
+        request = http.build_request(
+            call.method,
+            call.url,
+            json=call.json,
+            headers=dict(call.headers),
+            params=dict(call.params) or None,
+        )
+        response = await http.send(request, stream=True)
+    except httpx.TimeoutException as exc:
+        raise Retryable(f"timed out calling the provider ({type(exc).__name__})") from exc
+    except httpx.TransportError as exc:
+        raise Retryable(f"could not reach the provider ({type(exc).__name__})") from exc
+    try:
+        if response.is_redirect:
+            target = urlsplit(response.headers.get("location", "")).hostname
+            raise Permanent(
+                f"provider redirected to {target}; redirects are not followed",
+                status=response.status_code,
+            )
+        error_body = b""
+        if response.status_code >= 400:
+            try:
+                error_body = await read_capped(response, MAX_API_BODY)
+            except httpx.TransportError as exc:
+                raise Retryable(f"provider answer broke off ({type(exc).__name__})") from exc
+
+        async def chunks() -> AsyncIterator[bytes]:
+            seen = 0
+            try:
+                async for chunk in response.aiter_bytes():
+                    seen += len(chunk)
+                    if seen > limit:
+                        raise Permanent(f"provider answer larger than {limit} bytes")
+                    yield chunk
+            except httpx.TimeoutException as exc:
+                raise Retryable("media download timed out") from exc
+            except httpx.TransportError as exc:
+                raise Retryable("media download broke off") from exc
+
+        yield StreamedAnswer(response.status_code, dict(response.headers), error_body, chunks())
+    finally:
+        await response.aclose()

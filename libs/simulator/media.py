@@ -3,10 +3,14 @@ compute the sha256 of what it should receive without the server holding anything
 
 A media id reads ``sim-<kind>-<size>-<seed>`` (kind: jpg, mp4, ogg, pdf, webp). The bytes start
 with the real magic numbers of the format (so MIME sniffing works) and continue with a
-SHA-256 counter stream seeded by the id; they are generated chunk by chunk on the fly.
+SHA-256 counter stream seeded by the id; they are generated chunk by chunk on the fly. The same
+goes for Evolution's JSON answer with the file inline as base64 (``evolution_answer``), so the
+simulator serves a 100 MB document without ever holding it.
 """
 
+import base64
 import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -75,3 +79,24 @@ def expected_sha256(media_id_: str) -> str:
     for chunk in chunks(media):
         digest.update(chunk)
     return digest.hexdigest()
+
+
+def evolution_answer(media: MediaSpec) -> Iterator[bytes]:
+    """Evolution's ``getBase64FromMediaMessage`` answer for ``media``, as a stream: the JSON
+    fields, then the base64 string encoded piece by piece, then the closing fields."""
+    head = {
+        "mediaType": "documentMessage",
+        "fileName": media.filename,
+        "caption": None,
+        "size": {"fileLength": str(media.size)},
+        "mimetype": media.mime,
+    }
+    yield json.dumps(head)[:-1].encode() + b', "base64": "'
+    carry = b""
+    for chunk in chunks(media):
+        data = carry + chunk
+        whole = len(data) - len(data) % 3  # base64 of 3-byte groups concatenates cleanly
+        carry = data[whole:]
+        if whole:
+            yield base64.b64encode(data[:whole])
+    yield base64.b64encode(carry) + b'", "buffer": null}'

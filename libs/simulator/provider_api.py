@@ -5,7 +5,6 @@ Numbers starting with ``000`` are "not on WhatsApp" (Meta 131026, Evolution exis
 Z-API 400).
 """
 
-import base64
 import secrets
 import time
 from typing import Any
@@ -297,18 +296,7 @@ async def evolution_chat(action: str, instance: str, request: Request) -> Respon
         if spec is None:
             answer = faults.evolution_error(400, "Message not found or has no media")
         else:
-            content = b"".join(media.chunks(spec))
-            answer = JSONResponse(
-                {
-                    "mediaType": "documentMessage",
-                    "fileName": spec.filename,
-                    "caption": None,
-                    "size": {"fileLength": str(spec.size)},
-                    "mimetype": spec.mime,
-                    "base64": base64.b64encode(content).decode(),
-                    "buffer": None,
-                }
-            )
+            answer = StreamingResponse(media.evolution_answer(spec), media_type="application/json")
     if answer is None:
         answer = JSONResponse({"message": "Read messages", "read": "success"}, status_code=201)
     rt.state.record(

@@ -358,3 +358,54 @@ async def test_loopback_outside_the_allowed_simulator_is_refused_without_connect
             row = await rows.message_row(app_pool, tenant_id, inbound.message_id)
             assert "non-public address (127.0.0.1)" in row["media_error"]
         assert internal.accepted == 0
+
+
+async def test_an_evolution_answer_over_the_kinds_limit_is_refused_without_being_read(
+    attacher: Attacher,
+    sim_control: SimControl,
+    app_pool: asyncpg.Pool,
+    vault: Vault,
+    make_tenant: MakeTenant,
+) -> None:
+    """A 150 MB answer: 112 MB of document, over WhatsApp's 100 MB. The size Evolution declares
+    before the base64 field refuses it before a byte of the file is decoded."""
+    tenant_id = await make_tenant()
+    media_id = sim_media.media_id("application/pdf", 112_000_000, f"huge-{tenant_id.hex[:8]}")
+    inbound = await _message(
+        app_pool,
+        vault,
+        tenant_id,
+        sim_control,
+        provider=Provider.EVOLUTION,
+        media_id=media_id,
+        message_type=MessageType.DOCUMENT,
+    )
+    assert await attach(attacher, inbound.request()) == "failed"
+    row = await rows.message_row(app_pool, tenant_id, inbound.message_id)
+    assert row["media_state"] == "failed"
+    assert "larger than WhatsApp's 100 MB" in row["media_error"]
+    assert row["media_key"] is None
+
+
+async def test_evolution_without_the_media_fails_it_with_a_reason(
+    attacher: Attacher,
+    sim_control: SimControl,
+    app_pool: asyncpg.Pool,
+    vault: Vault,
+    make_tenant: MakeTenant,
+) -> None:
+    """Evolution has no media for the id (HTTP 400): the message fails with the reason."""
+    tenant_id = await make_tenant()
+    inbound = await _message(
+        app_pool,
+        vault,
+        tenant_id,
+        sim_control,
+        provider=Provider.EVOLUTION,
+        media_id="not-a-simulator-media",
+        message_type=MessageType.DOCUMENT,
+    )
+    assert await attach(attacher, inbound.request()) == "failed"
+    row = await rows.message_row(app_pool, tenant_id, inbound.message_id)
+    assert row["media_state"] == "failed"
+    assert row["media_error"]

@@ -1,7 +1,9 @@
-"""Parsers never raise: arbitrary bytes and arbitrary JSON (also shaped like each provider's
-envelope) give a ParsedWebhook or a Rejection."""
+"""Parsers never raise: arbitrary bytes, arbitrary JSON (also shaped like each provider's
+envelope) and real webhooks (tests/fixtures) with values replaced or removed give a
+ParsedWebhook or a Rejection."""
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -87,3 +89,62 @@ def test_provider_shaped_json(provider: str, value: Any) -> None:
             provider,
             json.dumps({"event": "messages.update", "instance": "i", "data": value}).encode(),
         )
+
+
+# -- real webhooks, mutated ---------------------------------------------------------------------
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def _fixtures(provider: str) -> list[Any]:
+    return [json.loads(p.read_text()) for p in sorted((FIXTURES / provider).glob("*.json"))]
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path to a value inside ``value`` (dict keys and list indexes)."""
+    found = [prefix]
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found += _paths(inner, (*prefix, key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            found += _paths(inner, (*prefix, index))
+    return found
+
+
+def _replaced(value: Any, path: tuple[Any, ...], new: Any, *, delete: bool) -> Any:
+    if not path:
+        return new
+    head, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        copy = dict(value)
+        if delete and not rest:
+            copy.pop(head, None)
+        else:
+            copy[head] = _replaced(value[head], rest, new, delete=delete)
+        return copy
+    items = list(value)
+    if delete and not rest:
+        items.pop(head)
+    else:
+        items[head] = _replaced(items[head], rest, new, delete=delete)
+    return items
+
+
+@st.composite
+def mutated(draw: st.DrawFn, provider: str) -> Any:
+    """A real webhook of ``provider`` with one to three values replaced by arbitrary JSON (or
+    removed)."""
+    body = draw(st.sampled_from(_fixtures(provider)))
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        path = draw(st.sampled_from(_paths(body)))
+        delete = bool(path) and draw(st.booleans())
+        body = _replaced(body, path, None if delete else draw(json_values), delete=delete)
+    return body
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_mutated_real_webhooks(provider: str, data: st.DataObject) -> None:
+    check(provider, json.dumps(data.draw(mutated(provider))).encode())

@@ -48,7 +48,7 @@ class MediaReference(BaseModel):
     filename: str | None
 
 
-@router.get("/{message_id}", status_code=307)
+@router.get("/{message_id}", status_code=307, responses=problems.documented(401, 403, 404, 409))
 async def download(message_id: str, caller: Member, res: Res) -> RedirectResponse:
     try:
         wanted = UUID(message_id)
@@ -80,7 +80,7 @@ async def download(message_id: str, caller: Member, res: Res) -> RedirectRespons
     )
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=problems.documented(400, 401, 403, 413, 415))
 async def upload(
     request: Request,
     caller: Member,

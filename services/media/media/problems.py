@@ -1,5 +1,7 @@
 """HTTP errors of media-api as problem details (RFC 9457) with a stable ``code``."""
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -14,6 +16,26 @@ class ApiError(Exception):
         self.code = code
         self.detail = detail
         self.headers = headers or {}
+
+
+# What each problem status means, for the OpenAPI ``responses`` of the routes that answer it.
+_DOCUMENTED: dict[int, str] = {
+    400: "Not a multipart/form-data body with a file part",
+    401: "No token, or a bad or expired one",
+    403: "Not a member of the token's tenant",
+    404: "No media for this message in the caller's tenant",
+    409: "The attachment is still being fetched (media_pending) or failed (media_failed)",
+    413: "Larger than WhatsApp allows for the kind",
+    415: "A type WhatsApp does not send as the kind",
+}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for problem answers (``application/problem+json``)."""
+    return {
+        status: {"description": _DOCUMENTED[status], "content": {"application/problem+json": {}}}
+        for status in statuses
+    }
 
 
 def not_found() -> ApiError:

@@ -1,5 +1,9 @@
 """media-worker's consumer: fetch requests from ``omni.media`` in small batches, each request
-attached concurrently (bounded), offsets committed once the batch is durable."""
+attached concurrently (bounded), offsets committed once the batch is durable.
+
+Every start is counted in Postgres (``bus.deliveries``): a request that kills the worker (a
+file that exhausts its memory, say) is dead-lettered after ``max_deliveries`` unfinished
+starts instead of crash-looping the worker for every tenant."""
 
 import asyncio
 from collections.abc import Sequence
@@ -7,6 +11,7 @@ from collections.abc import Sequence
 import structlog
 
 from bus.consumer import BatchConsumer, ConsumerOptions, Handler, Received
+from bus.deliveries import PostgresDeliveries
 from bus.publisher import Publisher
 from config.shared import KafkaSettings
 from contracts import MediaFetchRequested, topics
@@ -43,11 +48,13 @@ def consumer(
     *,
     concurrency: int,
     batch_size: int,
+    max_deliveries: int = 3,
 ) -> BatchConsumer:
     return BatchConsumer(
         settings,
         [topics.MEDIA],
         handler(deps, concurrency),
         publisher,
-        ConsumerOptions(group_id=GROUP, max_records=batch_size),
+        ConsumerOptions(group_id=GROUP, max_records=batch_size, max_deliveries=max_deliveries),
+        deliveries=PostgresDeliveries(deps.pool),
     )

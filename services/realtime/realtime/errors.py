@@ -78,6 +78,24 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, f"http_{exc.status_code}", "HTTP error", str(exc.detail))
 
 
+# What each problem status means, for the OpenAPI ``responses`` of the routes that answer it.
+_DOCUMENTED: dict[int, str] = {
+    400: "The body could not be parsed (not JSON, or not UTF-8)",
+    401: "No token, or a bad or expired one, or not a member of the tenant",
+    403: "The caller's role does not allow it",
+    404: "No such resource in the caller's tenant",
+    409: "Conflicts with the current state (e.g. an idempotency key reused)",
+}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for problem answers (``application/problem+json``)."""
+    return {
+        status: {"description": _DOCUMENTED[status], "content": {PROBLEM_JSON: {}}}
+        for status in statuses
+    }
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation)

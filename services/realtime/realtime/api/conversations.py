@@ -20,12 +20,14 @@ from realtime.api.models import (
 )
 from realtime.cursor import decode_cursor, encode_cursor
 from realtime.deps import TenantTx, Tx
-from realtime.errors import NotFound, Unprocessable
+from realtime.errors import NotFound, Unprocessable, documented
 from realtime.outbound import conversation_key, queue_outbound
 from realtime.store import conversations, integrations
 from realtime.views import conversation_view
 
-router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
+router = APIRouter(
+    prefix="/v1/conversations", tags=["conversations"], responses=documented(400, 401, 404, 409)
+)
 
 
 async def find(tx: Tx, conversation_id: UUID, *, lock: bool = False) -> asyncpg.Record:

@@ -18,10 +18,12 @@ from providers import probe
 from realtime.api import integration_rules as rules
 from realtime.api.models import HealthOut, IntegrationOut, IntegrationPatch, NewIntegration
 from realtime.deps import AdminTx, Deps
-from realtime.errors import Conflict, NotFound, Unprocessable
+from realtime.errors import Conflict, NotFound, Unprocessable, documented
 from realtime.store import integrations
 
-router = APIRouter(prefix="/v1/integrations", tags=["integrations"])
+router = APIRouter(
+    prefix="/v1/integrations", tags=["integrations"], responses=documented(400, 401, 403, 404, 409)
+)
 
 
 def _out(row: asyncpg.Record, ingest_public_url: str) -> IntegrationOut:

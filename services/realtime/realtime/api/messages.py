@@ -11,10 +11,15 @@ from realtime.api.conversations import find
 from realtime.api.models import MessagePage, NewMessage
 from realtime.cursor import decode_cursor, encode_cursor
 from realtime.deps import TenantTx
+from realtime.errors import documented
 from realtime.outbound import queue_outbound
 from realtime.store import messages
 
-router = APIRouter(prefix="/v1/conversations/{conversation_id}/messages", tags=["messages"])
+router = APIRouter(
+    prefix="/v1/conversations/{conversation_id}/messages",
+    tags=["messages"],
+    responses=documented(400, 401, 404, 409),
+)
 
 
 @router.get("")
