@@ -4,17 +4,23 @@ younger than DISPATCHER_UNKNOWN_AFTER_S it waits for that attempt's outcome; onl
 claim fails the message as "outcome unknown". The sweep's fails check the claim too."""
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+import pytest
 from prometheus_client import REGISTRY
 
-from contracts import Provider
+from bus.consumer import Received
+from contracts import Provider, topics
 from contracts.outbound import OutboundText
 from db.tenant import tenant_tx
 from dispatcher import store
+from dispatcher.backoff import Interrupted
+from dispatcher.deps import Deps
+from dispatcher.send import handle_send
 from tests.dispatcher.conftest import (
     Dispatcher,
     Sim,
@@ -136,3 +142,23 @@ async def test_the_sweeps_fail_queries_leave_a_message_claimed_meanwhile_alone(
         for r in (claimed, renewed, stale, unclaimed)
     ]
     assert statuses == ["queued", "queued", "failed", "failed"]
+
+
+async def test_stopping_ends_the_wait_for_a_claim_and_leaves_that_claim_alone(
+    wire: Callable[..., Any], sim: Sim, app_pool: asyncpg.Pool, deps: Deps
+) -> None:
+    w: Wired = await wire(Provider.META)
+    request = await queue(app_pool, w, OutboundText(body="claimed by another process"))
+    await _set(app_pool, w.tenant_id, request.message_id, "send_started_at = now()")
+    claimed = (await message_row(app_pool, w.tenant_id, request.message_id))["send_started_at"]
+    stopping = dataclasses.replace(deps, stop=asyncio.Event())
+    received = Received(topics.OUTBOUND, 0, 0, None, b"", {}, request)
+    handling = asyncio.create_task(handle_send(stopping, received, request))
+    await asyncio.sleep(0.5)  # into its wait (a claim this young is never "unknown")
+    assert not handling.done()
+    stopping.stop.set()
+    with pytest.raises(Interrupted):
+        await asyncio.wait_for(handling, timeout=10)
+    row = await message_row(app_pool, w.tenant_id, request.message_id)
+    assert (row["status"], row["send_started_at"]) == ("queued", claimed)
+    assert await sim.control.sends(account_id=w.account) == []

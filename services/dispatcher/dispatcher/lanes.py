@@ -83,7 +83,8 @@ class LaneConsumer:
         self._lanes: dict[tuple[TopicPartition, bytes | None], _Lane] = {}
         self._room = asyncio.Event()
         # Lanes stop after their current record when the process stops or their partition
-        # goes away; the records left behind are not committed, so they come back.
+        # goes away (on stop, a record whose handler is waiting ends at once: Interrupted);
+        # the records left behind are not committed, so they come back.
         self._stopping = False
         self._letting_go: set[TopicPartition] = set()
         self._consumer: AIOKafkaConsumer | None = None
