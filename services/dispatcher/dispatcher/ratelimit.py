@@ -6,9 +6,10 @@ process sends alone, e.g. in-process tests), and ``sharedpace.SharedPace``, one 
 number in Postgres shared by every dispatcher process (what ``omni run dispatcher`` uses).
 Both have the same shape (``shape_for``) and honour a provider's 429 pause (``hold``).
 
-Default rates per number (``/work/shared/docs/providers.md``):
-- Meta Cloud API: 80 messages/s per registered number (section 1.9; 1000 after an upgrade,
-  20 for coexistence numbers: set ``integrations.rate_limit_per_s`` for those).
+Default rates per number:
+- Meta Cloud API: 80 messages/s per registered number (1000 after an upgrade, 20 for numbers
+  also used in the WhatsApp Business app: set ``integrations.rate_limit_per_s`` for those;
+  https://developers.facebook.com/documentation/business-messaging/whatsapp/throughput).
 - Evolution API (Baileys) and Z-API publish no throughput; WhatsApp bans numbers that send
   too fast and Z-API queues with 1-3 s between sends itself, so a cautious 20/s applies.
 """
