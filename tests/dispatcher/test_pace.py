@@ -16,7 +16,7 @@ from dispatcher.ratelimit import Buckets, RateLimits, shape_for
 from dispatcher.sharedpace import SharedPace
 from tests.dispatcher.conftest import Wired
 
-RATE = 10.0
+RATE = 20.0  # a burst of 5
 
 
 async def _take(pool: asyncpg.Pool, wired: Wired) -> float:

@@ -1,7 +1,7 @@
 """Three `omni run dispatcher` processes sending for one number: together they stay within its
-rate_limit_per_s plus the documented burst (half a second of sends) in every 1-second window
-the simulator saw, a 429's Retry-After pauses the number in all three, and every message
-reaches the provider exactly once."""
+rate_limit_per_s plus the documented allowance (``ratelimit.allowance_for``: the quarter
+second burst, twice) in every 1-second window the simulator saw, a 429's Retry-After pauses
+the number in all three, and every message reaches the provider exactly once."""
 
 import asyncio
 import os
@@ -20,7 +20,7 @@ import pytest
 from contracts import Provider, SendRequested
 from contracts.outbound import OutboundText
 from db.tenant import tenant_tx
-from dispatcher.ratelimit import shape_for
+from dispatcher.ratelimit import allowance_for
 from simulator.server import free_port
 from tests.dispatcher.conftest import Sim, Wired, new_conversation, publish, queue, wait_until
 
@@ -116,9 +116,9 @@ async def test_three_processes_keep_one_numbers_rate_and_pause_together(
     bodies = Counter(c["body"]["text"]["body"] for c in accepted)
     assert len(bodies) == MESSAGES and set(bodies.values()) == {1}, "not exactly once"
 
-    burst = shape_for(RATE_PER_S).capacity
     busiest = busiest_second([c["at"] for c in accepted])
-    assert busiest <= RATE_PER_S + burst, f"{busiest} sends in one second"
+    print(f"\nbusiest second at the simulator: {busiest} sends")  # the figure README.md quotes
+    assert busiest <= RATE_PER_S + allowance_for(RATE_PER_S), f"{busiest} sends in one second"
     # The pause held in every process: calls already on their way when the 429 came may
     # still land in its first second; none starts after that until the Retry-After is over.
     during_pause = [

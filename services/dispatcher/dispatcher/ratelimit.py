@@ -48,11 +48,20 @@ class BucketShape:
 
 
 def shape_for(rate_per_s: float) -> BucketShape:
-    """Pure: a bucket that refills at ``rate_per_s`` and holds half a second of sends (at
-    least one token, so a rate below 2/s still lets one message through at a time). The burst
-    is the capacity: any one-second window holds at most ``rate + capacity`` sends."""
-    capacity = max(1.0, rate_per_s / 2)
+    """Pure: a bucket that refills at ``rate_per_s`` and holds a quarter second of sends (at
+    least one token, so a rate below 4/s still lets one message through at a time). The burst
+    is the capacity: the slots of any one-second window number at most ``rate + capacity``;
+    at the provider, allow ``rate + allowance_for(rate)`` for the jitter between a slot and
+    its call's arrival."""
+    capacity = max(1.0, rate_per_s / 4)
     return BucketShape(capacity=capacity, period_s=capacity / rate_per_s)
+
+
+def allowance_for(rate_per_s: float) -> float:
+    """Pure: the sends beyond the rate a provider may see in one second: the burst, plus as
+    many again for calls a slot's wait, a claim or a busy event loop delayed into the next
+    window (documented in README.md, held by tests/dispatcher/test_replicas.py)."""
+    return 2 * shape_for(rate_per_s).capacity
 
 
 class RateLimits(Protocol):

@@ -5,7 +5,7 @@ every process.
 
 A take is one statement (``take_send_slot``): it reserves the number's next slot (a generic
 cell rate algorithm: a token bucket kept as one timestamp, the same shape as ``shape_for``,
-so up to half a second of sends at once after a quiet spell) and says how long to wait for it.
+so up to a quarter second of sends at once after a quiet spell) and says how long to wait for it.
 A send that had to wait asks once more whether a pause began meanwhile (``send_pause_left``);
 if so it takes a new slot, which lies after the pause. Cost: one round trip per send that goes
 at once, two per send that waited (README: Rate limits across processes).
