@@ -1,7 +1,8 @@
 """Three `omni run dispatcher` processes sending for one number: together they stay within its
 rate_limit_per_s plus the documented allowance (``ratelimit.allowance_for``: the quarter
-second burst, twice) in every 1-second window the simulator saw, a 429's Retry-After pauses
-the number in all three, and every message reaches the provider exactly once."""
+second burst and half a second of delayed calls) in every 1-second window the simulator
+saw, a 429's Retry-After pauses the number in all three, and every message reaches the
+provider exactly once."""
 
 import asyncio
 import os
@@ -28,7 +29,10 @@ PROCESSES = 3
 RATE_PER_S = 20
 MESSAGES = 600
 CONVERSATIONS = 30
-RETRY_AFTER_S = 4.0
+RETRY_AFTER_S = 6.0
+# Calls already on their way when the 429 came (past their pause check before the pause was
+# recorded) may land this long after it on a loaded machine.
+IN_FLIGHT_S = 2.0
 
 
 def start_dispatcher(env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -120,8 +124,12 @@ async def test_three_processes_keep_one_numbers_rate_and_pause_together(
     print(f"\nbusiest second at the simulator: {busiest} sends")  # the figure README.md quotes
     assert busiest <= RATE_PER_S + allowance_for(RATE_PER_S), f"{busiest} sends in one second"
     # The pause held in every process: calls already on their way when the 429 came may
-    # still land in its first second; none starts after that until the Retry-After is over.
+    # still land shortly after it; none starts after that until the Retry-After is over.
     during_pause = [
-        c for c in accepted if limited["at"] + 1.0 <= c["at"] <= limited["at"] + RETRY_AFTER_S - 0.1
+        round(c["at"] - limited["at"], 3)
+        for c in accepted
+        if IN_FLIGHT_S <= c["at"] - limited["at"] <= RETRY_AFTER_S - 0.1
     ]
-    assert during_pause == [], f"{len(during_pause)} sends during the number's pause"
+    assert during_pause == [], (
+        f"sends during the number's pause, seconds after the 429: {during_pause}"
+    )

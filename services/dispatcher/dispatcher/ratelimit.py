@@ -58,10 +58,11 @@ def shape_for(rate_per_s: float) -> BucketShape:
 
 
 def allowance_for(rate_per_s: float) -> float:
-    """Pure: the sends beyond the rate a provider may see in one second: the burst, plus as
-    many again for calls a slot's wait, a claim or a busy event loop delayed into the next
-    window (documented in README.md, held by tests/dispatcher/test_replicas.py)."""
-    return 2 * shape_for(rate_per_s).capacity
+    """Pure: the sends beyond the rate a provider may see in one second: the burst, plus half
+    a second of sends for calls that a claim transaction or a busy machine delayed between
+    their slot and the provider, into a later window (documented in README.md, held by
+    tests/dispatcher/test_replicas.py)."""
+    return shape_for(rate_per_s).capacity + rate_per_s / 2
 
 
 class RateLimits(Protocol):
