@@ -129,6 +129,7 @@ class Dispatcher:
         tenants: Collection[UUID],
         *,
         done: Callable[[], Any] | None = None,
+        timeout_s: float = 60,
     ) -> None:
         """Publish ``events`` and wait until none of their messages is queued (and ``done``,
         if given, holds)."""
@@ -142,7 +143,7 @@ class Dispatcher:
             return done is None or bool(await done())
 
         await publish(self.deps.publisher, events)
-        await wait_until(finished, timeout_s=60)
+        await wait_until(finished, timeout_s=timeout_s)
 
 
 @pytest.fixture(scope="session")

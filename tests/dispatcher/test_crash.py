@@ -76,6 +76,9 @@ async def test_sigkill_in_a_loop_never_sends_twice_and_leaves_nothing_queued(
         "DISPATCHER_GROUP_ID": f"dispatcher-crash-{uuid4().hex[:8]}",
         "DISPATCHER_SWEEP_INTERVAL_S": "3600",  # redelivery alone must finish every message
         "DISPATCHER_SESSION_TIMEOUT_MS": "3000",
+        # A claim a killed process left stands this long before its outcome counts as unknown
+        # (until then the next owner waits for it, as for a call in flight).
+        "DISPATCHER_UNKNOWN_AFTER_S": "8",
         "LOG_LEVEL": "WARNING",
         "PROVIDER_EGRESS_ALLOW": egress_allow(sim.base_url),
     }

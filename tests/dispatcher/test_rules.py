@@ -34,7 +34,10 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
         (None, Decision.MISSING),
         (MessageState("received", "wamid.1", None, "inbound"), Decision.MISSING),
         (MessageState("queued", None, None), Decision.SEND),
-        (MessageState("queued", None, NOW), Decision.OUTCOME_UNKNOWN),
+        # A claim standing: a call may be in flight until the claim is older than the bound.
+        (MessageState("queued", None, NOW), Decision.IN_FLIGHT),
+        (MessageState("queued", None, NOW, claim_age_s=299.0), Decision.IN_FLIGHT),
+        (MessageState("queued", None, NOW, claim_age_s=300.0), Decision.OUTCOME_UNKNOWN),
         (MessageState("sent", "wamid.1", NOW), Decision.DONE),
         (MessageState("delivered", "wamid.1", NOW), Decision.DONE),
         (MessageState("failed", None, NOW), Decision.DONE),
@@ -46,7 +49,7 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 def test_a_message_is_sent_only_when_nothing_was_attempted(
     state: MessageState | None, expected: Decision
 ) -> None:
-    assert decide(state) is expected
+    assert decide(state, unknown_after_s=300) is expected
 
 
 def test_the_window_error_tells_the_agent_a_template_is_needed() -> None:

@@ -1,12 +1,15 @@
 """The stuck-message sweep over real Postgres and the broker: no message stays queued forever."""
 
+import asyncio
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+from aiokafka import AIOKafkaConsumer
 
 from config.shared import KafkaSettings
 from contracts import Provider, SendRequested, topics
+from contracts.codec import decode
 from contracts.outbound import OutboundText
 from credentials import Vault
 from db.tenant import tenant_tx
@@ -30,6 +33,28 @@ async def _age(pool: asyncpg.Pool, tenant_id: UUID, message_id: UUID, **ago_s: f
                 message_id,
                 seconds,
             )
+
+
+async def _key_of(kafka_settings: KafkaSettings, message_id: UUID) -> bytes | None:
+    """The key of the outbound record carrying ``message_id``'s send request."""
+    consumer = AIOKafkaConsumer(
+        topics.OUTBOUND,
+        bootstrap_servers=kafka_settings.bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        async with asyncio.timeout(20):
+            while True:
+                for records in (await consumer.getmany(timeout_ms=300)).values():
+                    for record in records:
+                        event = decode(topics.OUTBOUND, record.value)
+                        if isinstance(event, SendRequested) and event.message_id == message_id:
+                            key: bytes | None = record.key
+                            return key
+    finally:
+        await consumer.stop()
 
 
 async def _queued_tenants(pool: asyncpg.Pool) -> set[UUID]:
@@ -75,6 +100,10 @@ async def test_stuck_messages_are_republished_or_failed_and_the_tenant_is_forgot
         topics.OUTBOUND,
         lambda e: isinstance(e, SendRequested) and e.message_id == lost.message_id,
         want=1,
+    )
+    # The gateway's key (tenant:integration:chat), so the copy joins its conversation's lane.
+    assert await _key_of(kafka_settings, lost.message_id) == (
+        f"{tenant}:{integration}:5511912345678".encode()
     )
     assert republished[0].content == lost.content and republished[0].to == lost.to
     assert republished[0].client_message_id == lost.client_message_id

@@ -1,5 +1,7 @@
 """Entry point ``dispatcher`` (``omni run dispatcher``): consume the outbound topic and send,
-sweep stuck messages, serve /healthz /readyz /metrics on OPS_PORT, stop cleanly on SIGTERM."""
+sweep stuck messages, serve /healthz /readyz /metrics on OPS_PORT, stop cleanly on SIGTERM:
+every wait of a send (its number's pace, backoff, Retry-After, another attempt's claim) ends at
+once, calls in flight are seen through, and records not finished stay uncommitted."""
 
 import asyncio
 import signal
@@ -23,8 +25,8 @@ from db.pool import create_pool
 from dispatcher.calls import ProviderCalls, RetryPolicy
 from dispatcher.deps import Deps
 from dispatcher.media import MediaLinks
-from dispatcher.ratelimit import Buckets
 from dispatcher.settings import DispatcherSettings
+from dispatcher.sharedpace import SharedPace
 from dispatcher.sweep import run_sweeps
 from dispatcher.worker import outbound_consumer
 from providers.http import create_client
@@ -79,13 +81,17 @@ async def run() -> None:
                         max_s=settings.retry_max_s,
                         max_hint_s=settings.max_retry_after_s,
                     ),
-                    Buckets(),
+                    # One pace per number across every dispatcher process (sharedpace.py).
+                    SharedPace(pool),
                     settings.concurrency,
+                    stop,
                 ),
                 media=MediaLinks(s3, bucket=s3_settings.bucket, ttl_s=settings.media_url_ttl_s),
                 client_for=provider_client,
                 group_id=settings.group_id,
                 default_rate_per_s=settings.default_rate_per_s,
+                unknown_after_s=settings.unknown_after_s,
+                stop=stop,
             )
             await _serve(deps, settings, kafka, stop)
     finally:
@@ -111,7 +117,9 @@ async def _serve(
     sweeps = asyncio.create_task(run_sweeps(deps, settings, stop))
     ops = asyncio.create_task(serve_ops(settings.ops_port, ready, stop))
     try:
-        await consume  # returns after stop, once every lane is finished and committed
+        # Returns after stop, once every lane has seen its call in flight through (waits end
+        # at once) and what finished is committed.
+        await consume
     finally:
         stop.set()
         await asyncio.gather(sweeps, ops, return_exceptions=True)

@@ -3,7 +3,13 @@
 Retryable failures back off exponentially with jitter; a ``RateLimited`` failure that carries
 the provider's hint waits at least that long (capped, so a silly hint cannot park a
 conversation for hours).
+
+Every wait of a send (backoff, Retry-After, a token, another attempt's claim) goes through
+``pause``, which ends the moment the process is told to stop.
 """
+
+import asyncio
+import contextlib
 
 from tenacity import RetryCallState
 from tenacity.wait import wait_base, wait_exponential_jitter
@@ -29,3 +35,24 @@ class ProviderWait(wait_base):
         failure = outcome.exception() if outcome is not None else None
         hint = failure.retry_after_s if isinstance(failure, RateLimited) else None
         return wait_for_hint(hint, backoff, self._max_hint_s)
+
+
+class Interrupted(Exception):
+    """The process is stopping and a wait was cut short: the record in hand is left
+    uncommitted (it comes back to whoever consumes next), and no claim stands for it."""
+
+
+async def pause(stop: asyncio.Event | None, seconds: float) -> None:
+    """Sleep ``seconds``, or raise ``Interrupted`` as soon as ``stop`` is set (already set
+    included): a SIGTERM must not sit out a 60 s Retry-After or a token wait."""
+    if stop is None:
+        await asyncio.sleep(seconds)
+        return
+    if stop.is_set():
+        raise Interrupted
+    if seconds <= 0:
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    if stop.is_set():
+        raise Interrupted

@@ -3,6 +3,10 @@ bucket, the process's concurrency bound, and tenacity retries for what may succe
 
 ``ProviderCalls.run`` takes the call as a coroutine factory, so a send (which claims and
 releases the message row around each attempt) and a mark-as-read share the same policy.
+
+A 429 pauses the whole number (``RateLimits.hold``: in every process with the shared pace),
+not only the conversation that met it. Every wait (the bucket, backoff, Retry-After) ends
+when ``stop`` is set, raising ``Interrupted``; a call already in flight is seen through.
 """
 
 import asyncio
@@ -15,9 +19,9 @@ import structlog
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from dispatcher import metrics
-from dispatcher.backoff import ProviderWait
-from dispatcher.ratelimit import Buckets
-from providers.errors import ProviderFailure, Retryable
+from dispatcher.backoff import ProviderWait, pause, wait_for_hint
+from dispatcher.ratelimit import RateLimits
+from providers.errors import ProviderFailure, RateLimited, Retryable
 
 log = structlog.get_logger(__name__)
 
@@ -33,10 +37,17 @@ class RetryPolicy:
 
 
 class ProviderCalls:
-    def __init__(self, policy: RetryPolicy, buckets: Buckets, concurrency: int) -> None:
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        buckets: RateLimits,
+        concurrency: int,
+        stop: asyncio.Event | None = None,
+    ) -> None:
         self._policy = policy
         self._buckets = buckets
         self._slots = asyncio.Semaphore(concurrency)
+        self._stop = stop
 
     @property
     def max_attempts(self) -> int:
@@ -65,7 +76,11 @@ class ProviderCalls:
                 error=str(failure),
             )
 
+        async def sleep(seconds: float) -> None:
+            await pause(self._stop, seconds)
+
         retrying = AsyncRetrying(
+            sleep=sleep,
             retry=retry_if_exception_type(Retryable),
             stop=stop_after_attempt(self._policy.max_attempts),
             wait=ProviderWait(
@@ -80,10 +95,18 @@ class ProviderCalls:
             with try_:
                 # The bucket is waited on before a slot is taken, so conversations held back
                 # by their own number's rate never occupy the slots other tenants need.
-                waited = await self._buckets.take(integration_id, rate_per_s)
+                waited = await self._buckets.take(integration_id, rate_per_s, self._stop)
                 if waited > 0:
                     metrics.RATE_LIMIT_WAITS.labels(provider).inc()
                     metrics.RATE_LIMIT_WAIT_SECONDS.labels(provider).inc(waited)
-                async with self._slots:
-                    return await attempt()
+                try:
+                    async with self._slots:
+                        return await attempt()
+                except RateLimited as limited:
+                    # The provider's limit is the number's, so every conversation of it pauses.
+                    hold_s = wait_for_hint(
+                        limited.retry_after_s, self._policy.initial_s, self._policy.max_hint_s
+                    )
+                    await self._buckets.hold(integration_id, hold_s, rate_per_s)
+                    raise
         raise AssertionError("tenacity ends with a result or the last exception")  # unreachable

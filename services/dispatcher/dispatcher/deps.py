@@ -1,7 +1,8 @@
 """What the send pipeline needs from the process, created once in ``__main__`` and passed down."""
 
+import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import asyncpg
@@ -42,3 +43,7 @@ class Deps:
     client_for: ClientFactory
     group_id: str
     default_rate_per_s: float | None = None
+    # A claim younger than this may have its call in flight; older, its outcome is unknown.
+    unknown_after_s: float = 300.0
+    # Set when the process stops: every wait of a send ends (backoff.pause).
+    stop: asyncio.Event = field(default_factory=asyncio.Event)

@@ -26,6 +26,7 @@ from aiokafka.errors import KafkaError
 from bus.consumer import Received, dead_letter_failed, decoded_or_dead_lettered, retrying
 from bus.publisher import Publisher
 from config.shared import KafkaSettings
+from dispatcher.backoff import Interrupted
 from dispatcher.offsets import OffsetTracker
 
 log = structlog.get_logger(__name__)
@@ -82,7 +83,8 @@ class LaneConsumer:
         self._lanes: dict[tuple[TopicPartition, bytes | None], _Lane] = {}
         self._room = asyncio.Event()
         # Lanes stop after their current record when the process stops or their partition
-        # goes away; the records left behind are not committed, so they come back.
+        # goes away (on stop, a record whose handler is waiting ends at once: Interrupted);
+        # the records left behind are not committed, so they come back.
         self._stopping = False
         self._letting_go: set[TopicPartition] = set()
         self._consumer: AIOKafkaConsumer | None = None
@@ -113,7 +115,10 @@ class LaneConsumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll and hand records to lanes until ``stop``; then let every lane finish the record
-        in hand (the rest come back to whoever consumes next) and commit."""
+        in hand (the rest come back to whoever consumes next) and commit. A record whose
+        handler is waiting (backoff, Retry-After, a token, another attempt's claim) is not
+        finished: the wait ends on ``stop`` (``Interrupted``) and the record stays uncommitted;
+        only a provider call already in flight is seen through."""
         consumer = self._consumer
         assert consumer is not None, "start() first"
         try:
@@ -157,6 +162,10 @@ class LaneConsumer:
             received = lane.records[0]
             try:
                 await self._handle(received)
+            except Interrupted:
+                # The process is stopping and the handler gave up a wait (no call in flight,
+                # no claim standing): the record stays uncommitted and comes back.
+                return
             except Exception as exc:
                 # Neither handled nor dead-lettered (the broker is gone too): the record stays
                 # in flight, so its offset is never committed, and run() stops the process;
@@ -171,12 +180,18 @@ class LaneConsumer:
             del self._lanes[(tp, key)]
 
     async def _handle(self, received: Received) -> None:
+        interrupted: Interrupted | None = None
         try:
             async for attempt in retrying(self._options):
                 with attempt:
-                    await self._handler(received)
+                    try:
+                        await self._handler(received)
+                    except Interrupted as exc:
+                        interrupted = exc  # stopping: neither a retry nor a dead letter
         except Exception as exc:
             await dead_letter_failed(self._publisher, self._options, received, exc)
+        if interrupted is not None:
+            raise interrupted
 
     async def _finish_lanes(self, partitions: set[TopicPartition] | None) -> None:
         tasks = [

@@ -64,9 +64,12 @@ async def record_failed(
     integration_id: UUID,
     failed: Failed,
     traceparent: str | None,
+    fail_query: store.FailQuery = store.mark_failed,
 ) -> None:
+    """``fail_query``: which rows may be failed (the sweep and a decided "outcome unknown"
+    pass a claim-checking variant of ``store.mark_failed``)."""
     async with tenant_tx(deps.pool, tenant_id) as conn:
-        row = await store.mark_failed(
+        row = await fail_query(
             conn,
             message_id=message_id,
             error_code=failed.error_code,

@@ -1,9 +1,11 @@
 """One send request, start to finish: decide from the row, claim, call the provider with
 retries, record the outcome. Never sends twice: the claim (``send_started_at``, committed
 before the call) is released only when an attempt failed in a way that proves nothing was
-sent; a claim found standing means the outcome is unknown, and the message fails saying so.
+sent; a claim found standing is waited on while younger than ``DISPATCHER_UNKNOWN_AFTER_S``
+(its call may be in flight), and only an older one fails the message as "outcome unknown".
 """
 
+import functools
 import time
 from uuid import UUID
 
@@ -17,6 +19,7 @@ from dispatcher.deadletter import dead_letter
 from dispatcher.decide import Decision, decide, state_of
 from dispatcher.deps import Deps
 from dispatcher.failures import Failed, failed_for, invalid_media, outcome_unknown
+from dispatcher.inflight import await_claim
 from dispatcher.integration import Ready, open_integration
 from providers.base import SendRequest, SendResult
 from providers.errors import ProviderFailure, Retryable
@@ -43,8 +46,14 @@ async def handle_send(deps: Deps, received: Received, event: SendRequested) -> N
             if row is not None
             else None
         )
-    decision = decide(state_of(row))
+    decision = decide(state_of(row), unknown_after_s=deps.unknown_after_s)
     provider = event.provider.value
+    if decision is Decision.IN_FLIGHT:
+        # Another attempt's claim stands: wait for its outcome rather than guess (inflight.py).
+        decision = await await_claim(deps, tenant_id, event.message_id)
+    if decision is Decision.IN_FLIGHT:
+        metrics.SENDS.labels(provider, "skipped_claimed").inc()
+        return
     if decision is Decision.MISSING:
         log.warning("send request for an unknown message; ignored")
         metrics.SENDS.labels(provider, "skipped_missing").inc()
@@ -55,7 +64,8 @@ async def handle_send(deps: Deps, received: Received, event: SendRequested) -> N
     assert row is not None
     integration_id: UUID = row["integration_id"]
     if decision is Decision.OUTCOME_UNKNOWN:
-        await _fail(deps, event, tenant_id, integration_id, outcome_unknown())
+        unknown = functools.partial(store.mark_failed_unknown, older_than_s=deps.unknown_after_s)
+        await _fail(deps, event, tenant_id, integration_id, outcome_unknown(), unknown)
         return
     ready = open_integration(deps, integration_row)
     if isinstance(ready, Failed):
@@ -133,7 +143,12 @@ async def _send(
 
 
 async def _fail(
-    deps: Deps, event: SendRequested, tenant_id: UUID, integration_id: UUID, failed: Failed
+    deps: Deps,
+    event: SendRequested,
+    tenant_id: UUID,
+    integration_id: UUID,
+    failed: Failed,
+    fail_query: store.FailQuery = store.mark_failed,
 ) -> None:
     await outcome.record_failed(
         deps,
@@ -142,6 +157,7 @@ async def _fail(
         integration_id=integration_id,
         failed=failed,
         traceparent=event.traceparent,
+        fail_query=fail_query,
     )
     metrics.SENDS.labels(event.provider.value, f"failed_{failed.error_code}").inc()
     log.info("message failed", error_code=failed.error_code)

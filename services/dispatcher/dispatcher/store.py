@@ -6,6 +6,7 @@ One function per query, the connection passed in; every tenant query runs in the
 the UPDATE, because a status webhook may have moved the row further while the send was out.
 """
 
+from typing import Protocol
 from uuid import UUID
 
 import asyncpg
@@ -13,8 +14,27 @@ import asyncpg
 from db.tenant import Connection
 
 
+class FailQuery(Protocol):
+    """``mark_failed`` or one of its guarded variants, as ``outcome.record_failed`` runs it."""
+
+    async def __call__(
+        self, conn: Connection, *, message_id: UUID, error_code: str, error_reason: str
+    ) -> asyncpg.Record | None: ...
+
+
 async def load_message(conn: Connection, *, message_id: UUID) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT * FROM messages WHERE id = $1", message_id)
+
+
+async def claim_state(conn: Connection, *, message_id: UUID) -> asyncpg.Record | None:
+    """What decides a send (decide.py), with the claim's age by the database's clock, the one
+    that stamped it (process clocks may disagree)."""
+    return await conn.fetchrow(
+        "SELECT status, provider_message_id, send_started_at, direction, "
+        "extract(epoch FROM clock_timestamp() - send_started_at)::float8 AS claim_age_s "
+        "FROM messages WHERE id = $1",
+        message_id,
+    )
 
 
 async def provider_message_id(conn: Connection, *, message_id: UUID) -> str | None:
@@ -100,6 +120,45 @@ async def mark_failed(
         message_id,
         error_code,
         error_reason,
+    )
+
+
+async def mark_failed_unclaimed(
+    conn: Connection, *, message_id: UUID, error_code: str, error_reason: str
+) -> asyncpg.Record | None:
+    """Fail a message nobody attempted: still queued and unclaimed. The sweep's fail of a
+    message it found unattempted; a claim taken since (a send starting) leaves it alone."""
+    return await conn.fetchrow(
+        """
+        UPDATE messages
+           SET status = 'failed', error_code = $2, error_reason = $3, failed_at = now()
+         WHERE id = $1 AND status = 'queued' AND provider_message_id IS NULL
+           AND send_started_at IS NULL
+        RETURNING *
+        """,
+        message_id,
+        error_code,
+        error_reason,
+    )
+
+
+async def mark_failed_unknown(
+    conn: Connection, *, message_id: UUID, error_code: str, error_reason: str, older_than_s: float
+) -> asyncpg.Record | None:
+    """Fail a message whose claim is older than ``older_than_s`` (the outcome-unknown bound):
+    a claim released and taken again since (a call in flight now) leaves it alone."""
+    return await conn.fetchrow(
+        """
+        UPDATE messages
+           SET status = 'failed', error_code = $2, error_reason = $3, failed_at = now()
+         WHERE id = $1 AND status = 'queued' AND provider_message_id IS NULL
+           AND send_started_at < clock_timestamp() - make_interval(secs => $4)
+        RETURNING *
+        """,
+        message_id,
+        error_code,
+        error_reason,
+        older_than_s,
     )
 
 

@@ -4,10 +4,17 @@ Visits the tenants with queued outbound messages (migration 0003), and for each 
 longer than the bounds (requeue.py decides): publishes its send request again, or fails it.
 Several dispatcher processes may sweep at once; that is harmless (a republished request
 is claimed on the row before any call, and failing is a conditional UPDATE).
+
+A republished request carries the gateway's key (``requeue.outbound_key``: tenant, integration,
+chat), so it lands on its conversation's partition and lane, behind the sends queued before
+it, never beside them. Failing checks the claim: a message found unattempted is failed only
+while still unclaimed, one found with an old claim only while that claim is still old, so a
+send that started meanwhile is never failed under its call.
 """
 
 import asyncio
 import contextlib
+import functools
 from uuid import UUID
 
 import asyncpg
@@ -22,6 +29,7 @@ from dispatcher.failures import outcome_unknown, stuck_in_queue
 from dispatcher.requeue import (
     NotRebuildable,
     SweepAction,
+    outbound_key,
     reaction_target,
     rebuild_request,
     sweep_action,
@@ -57,6 +65,9 @@ async def sweep_tenant(deps: Deps, settings: DispatcherSettings, tenant_id: UUID
         acted += 1
         metrics.REQUEUED.labels(action.value).inc()
         failed = None
+        # A message found unattempted is failed only if still unclaimed: a send may have
+        # started since the read above, and its call must not be failed under it.
+        fail_query: store.FailQuery = store.mark_failed_unclaimed
         if action is SweepAction.REPUBLISH:
             try:
                 request = rebuild_request(
@@ -70,9 +81,13 @@ async def sweep_tenant(deps: Deps, settings: DispatcherSettings, tenant_id: UUID
                 failed = stuck_in_queue(settings.requeue_after_s)
                 log.warning("queued message cannot be republished", error=str(exc))
             else:
-                republish.append(Outgoing(topics.OUTBOUND, str(request.conversation_id), request))
+                key = outbound_key(tenant_id, request.integration_id, request.to)
+                republish.append(Outgoing(topics.OUTBOUND, key, request))
         elif action is SweepAction.FAIL_UNKNOWN:
             failed = outcome_unknown()
+            fail_query = functools.partial(
+                store.mark_failed_unknown, older_than_s=settings.unknown_after_s
+            )
         else:
             failed = stuck_in_queue(settings.fail_after_s)
         if failed is not None:
@@ -83,6 +98,7 @@ async def sweep_tenant(deps: Deps, settings: DispatcherSettings, tenant_id: UUID
                 integration_id=row["integration_id"],
                 failed=failed,
                 traceparent=None,
+                fail_query=fail_query,
             )
     if republish:
         await deps.publisher.publish_many(republish)

@@ -5,13 +5,13 @@ crash-looping the service (libs/bus/deliveries.py).
 Offsets only, no tenant data: no row-level security. Rows live while their record is in flight.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0006
 """
 
 from alembic import op
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
