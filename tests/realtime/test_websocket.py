@@ -322,7 +322,7 @@ async def test_slow_client_is_disconnected_while_others_keep_receiving(
                 frame = await recv(slow)
                 got += frame["type"] == "event"
         assert got < produced
-        metrics = (await small.http().get("/metrics")).text
+        metrics = (await small.ops().get("/metrics")).text
         assert 'gateway_ws_closes_total{code="4008"}' in metrics
         await fast_a.close()
         await fast_b.close()

@@ -9,6 +9,7 @@ unsupported) and .../messages/status for ``statuses[]``. Every ``entry[]``/``cha
 
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from contracts.inbound import (
@@ -245,3 +246,22 @@ def _status(raw: Any, account: str) -> ParsedStatus | str:
         error=error,
         provider_status_raw=status_raw,
     )
+
+
+def only_account(body: bytes, account: str) -> bytes:
+    """The body cut down to the changes of one ``phone_number_id``: what one tenant keeps of a
+    body that also carries other numbers' (an app-level webhook), so no tenant's raw webhook log
+    holds another's messages. Parsing it gives exactly that number's part of ``parse(body)``."""
+    root = f.load_object(body)
+    if root is None:
+        return body
+    entries = []
+    for entry in f.arr(root, "entry"):
+        changes = [
+            change
+            for change in f.arr(entry, "changes")
+            if f.text(f.obj(f.obj(change, "value"), "metadata"), "phone_number_id") == account
+        ]
+        if changes:
+            entries.append({**entry, "changes": changes} if isinstance(entry, dict) else entry)
+    return orjson.dumps({**root, "entry": entries})
