@@ -35,6 +35,7 @@ def create_app(config: Config) -> FastAPI:
         await hub.start()
         stop = asyncio.Event()
         consume = asyncio.create_task(hub.run(stop))
+        members = asyncio.create_task(hub.watch_members(stop, settings.membership_check_s))
         async with create_client(
             connect_s=settings.provider_timeout_s,
             read_s=settings.provider_timeout_s,
@@ -55,7 +56,7 @@ def create_app(config: Config) -> FastAPI:
             finally:
                 stop.set()
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(consume, timeout=5)
+                    await asyncio.wait_for(asyncio.gather(consume, members), timeout=5)
                 await hub.stop()
                 await publisher.stop()
                 await pool.close()

@@ -32,6 +32,8 @@ class GatewaySettings(BaseSettings):
     # Origin (servers, CLIs) are not browsers and are let through.
     allowed_origins: str = ""
     auth_timeout_s: float = 5.0
+    # How often open sessions' users are checked to still be members (closed with 4403).
+    membership_check_s: float = Field(default=5.0, gt=0)
     send_queue_max: int = 1000
     max_replay: int = 500
     max_channels: int = 200
