@@ -248,20 +248,21 @@ def _status(raw: Any, account: str) -> ParsedStatus | str:
     )
 
 
-def only_account(body: bytes, account: str) -> bytes:
-    """The body cut down to the changes of one ``phone_number_id``: what one tenant keeps of a
-    body that also carries other numbers' (an app-level webhook), so no tenant's raw webhook log
-    holds another's messages. Parsing it gives exactly that number's part of ``parse(body)``."""
+def split_by_account(body: bytes) -> dict[str, bytes]:
+    """The body cut down per ``phone_number_id`` (one JSON pass): what each tenant keeps of a
+    body that also carries other numbers' (an app-level webhook), so no tenant's raw webhook
+    log holds another's messages. Parsing a part gives exactly that number's share of
+    ``parse(body)``."""
     root = f.load_object(body)
     if root is None:
-        return body
-    entries = []
+        return {}
+    entries: dict[str, list[Any]] = {}
     for entry in f.arr(root, "entry"):
-        changes = [
-            change
-            for change in f.arr(entry, "changes")
-            if f.text(f.obj(f.obj(change, "value"), "metadata"), "phone_number_id") == account
-        ]
-        if changes:
-            entries.append({**entry, "changes": changes} if isinstance(entry, dict) else entry)
-    return orjson.dumps({**root, "entry": entries})
+        changes: dict[str, list[Any]] = {}
+        for change in f.arr(entry, "changes"):
+            account = f.text(f.obj(f.obj(change, "value"), "metadata"), "phone_number_id")
+            if account is not None:
+                changes.setdefault(account, []).append(change)
+        for account, kept in changes.items():
+            entries.setdefault(account, []).append({**entry, "changes": kept})
+    return {account: orjson.dumps({**root, "entry": kept}) for account, kept in entries.items()}

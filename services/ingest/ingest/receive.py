@@ -25,7 +25,7 @@ from ingest.errors import (
 from ingest.metrics import META_ENTRIES_SKIPPED, WEBHOOKS
 from ingest.routing import Route, RouteCache
 from providers.base import ParsedWebhook, Rejection, WebhookSecrets
-from providers.meta.parse import only_account
+from providers.meta.parse import split_by_account
 from providers.meta.verify import handshake
 from providers.registry import codec
 from providers.secret import TOKEN_HEADER, ZAPI_QUERY_PARAM
@@ -119,7 +119,8 @@ class Receiver:
         are unknown, disabled, or (on an integration's URL, ``home``) of an integration whose
         app secret does not verify this body are left out, logged and counted."""
         items: list[Outgoing] = []
-        mixed = len(parsed.account_refs) > 1  # else the body is that number's already
+        # Cut per number only when it names several (else the body is that number's already).
+        parts = split_by_account(body) if len(parsed.account_refs) > 1 else {}
         for account in sorted(parsed.account_refs):
             route = home
             if route is None or account != route.account:
@@ -133,7 +134,7 @@ class Receiver:
             items += normalize.events(
                 _origin(route, traceparent),
                 normalize.for_account(parsed, account),
-                only_account(body, account) if mixed else body,
+                parts.get(account, body),
             )
         return items
 
