@@ -12,7 +12,7 @@ import sys
 import structlog
 
 from config.shared import LogSettings
-from telemetry.redact import RedactingFilter, redact_event
+from telemetry.redact import redact_event, redact_records
 
 
 def configure(settings: LogSettings, service: str) -> None:
@@ -39,8 +39,8 @@ def configure(settings: LogSettings, service: str) -> None:
     )
     structlog.contextvars.bind_contextvars(service=service)
     # Libraries that use stdlib logging (uvicorn, aiokafka, httpx) go to stderr at WARNING and
-    # above, redacted on the way.
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
-    handler.addFilter(RedactingFilter())
-    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
+    # above; their records are redacted as they are made.
+    redact_records()
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(name)s %(message)s", force=True
+    )

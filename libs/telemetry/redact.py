@@ -38,15 +38,24 @@ def redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMap
     return event
 
 
-class RedactingFilter(logging.Filter):
-    """On a handler: the record's message (arguments merged in) redacted before formatting."""
+def redact_records() -> None:
+    """Every stdlib log record redacted as it is made (the record factory), so none escapes
+    through a handler this process did not install (uvicorn configures its own loggers, with
+    their own handlers, after ours). Idempotent."""
+    make = logging.getLogRecordFactory()
+    if getattr(make, "redacting", False):
+        return
 
-    def filter(self, record: logging.LogRecord) -> bool:
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
         message = record.getMessage()
         cleaned = redact(message)
-        if cleaned != message or record.args:
+        if cleaned != message:
             record.msg, record.args = cleaned, None
-        if record.exc_info and record.exc_text is None:
+        if record.exc_info and record.exc_info[1] is not None:
+            # Formatters use this text as it is instead of formatting the traceback again.
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None
-        return True
+        return record
+
+    factory.redacting = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)

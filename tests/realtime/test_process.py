@@ -126,6 +126,7 @@ def test_a_20mb_body_is_refused_and_the_gateway_rss_stays_flat(gateway_process: 
     for chunked in (False, True, False, True):
         assert _post_big(port, chunked=chunked) == 413, chunked
     grown = _peak_rss(pid) - before
+    print(f"\ngateway peak RSS {before / 2**20:.1f} MiB, grew {grown / 2**20:.2f} MiB (4 x 20 MB)")
     # Read whole, 20 MB would be held at least once (and parsed, ~20x that).
     assert grown < 8 * 1024 * 1024, f"peak RSS grew by {grown} bytes"
     assert httpx.post(url, json={"to": "x"}, timeout=10).status_code == 401  # small: goes on

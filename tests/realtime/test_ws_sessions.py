@@ -56,6 +56,7 @@ async def test_100_silent_connections_are_all_closed_within_the_auth_timeout(gw:
     results = await asyncio.gather(*(silent() for _ in range(100)))
     assert {code for code, _ in results} == {CloseCode.UNAUTHENTICATED}
     slowest = max(took for _, took in results)
+    print(f"\n100 silent connections closed after {min(t for _, t in results):.2f}-{slowest:.2f} s")
     assert slowest <= AUTH_TIMEOUT_S + 1.0, f"slowest close after {slowest:.2f} s"
 
 
