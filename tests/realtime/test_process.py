@@ -2,6 +2,7 @@
 bodies capped while they are received (its memory stays flat under a 20 MB body), and a clean
 stop on SIGTERM."""
 
+import asyncio
 import signal
 import socket
 import subprocess
@@ -14,6 +15,8 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+import websockets
+from websockets.exceptions import ConnectionClosed
 
 from devstack.process import free_port
 
@@ -21,6 +24,7 @@ BIG = 20 * 1024 * 1024
 CHUNK = 64 * 1024
 # A JSON route: FastAPI would read and parse its body before checking the token.
 JSON_ROUTE = "/v1/conversations"
+AUTH_TIMEOUT_S = 1.0
 
 
 class Running:
@@ -36,6 +40,7 @@ def gateway_process(stack_env: dict[str, str]) -> Iterator[Running]:
         "GATEWAY_HOST": "127.0.0.1",
         "GATEWAY_PORT": str(port),
         "OPS_PORT": str(ops_port),
+        "GATEWAY_AUTH_TIMEOUT_S": str(AUTH_TIMEOUT_S),
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "omnicli", "run", "gateway"],
@@ -130,6 +135,29 @@ def test_a_20mb_body_is_refused_and_the_gateway_rss_stays_flat(gateway_process: 
     # Read whole, 20 MB would be held at least once (and parsed, ~20x that).
     assert grown < 8 * 1024 * 1024, f"peak RSS grew by {grown} bytes"
     assert httpx.post(url, json={"to": "x"}, timeout=10).status_code == 401  # small: goes on
+
+
+async def test_100_silent_connections_to_the_process_are_closed_within_the_auth_timeout(
+    gateway_process: Running,
+) -> None:
+    """As deployed (uvloop, whose timers can fire a little early): every connection that never
+    sends its auth frame is closed with 4001 within the auth timeout plus one second."""
+    url = f"ws://127.0.0.1:{gateway_process.port}/v1/ws"
+
+    async def silent() -> tuple[int | None, float]:
+        async with websockets.connect(url, open_timeout=30) as ws:
+            opened = time.monotonic()
+            with pytest.raises(ConnectionClosed) as closed:
+                async with asyncio.timeout(30):
+                    await ws.recv()
+        rcvd = closed.value.rcvd
+        return (rcvd.code if rcvd else None), time.monotonic() - opened
+
+    results = await asyncio.gather(*(silent() for _ in range(100)))
+    slowest = max(took for _, took in results)
+    print(f"\n100 silent connections (gateway process) closed after up to {slowest:.2f} s")
+    assert {code for code, _ in results} == {4001}
+    assert slowest <= AUTH_TIMEOUT_S + 1.0
 
 
 def test_gateway_process_stops_cleanly_on_sigterm(gateway_process: Running) -> None:
