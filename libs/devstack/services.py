@@ -18,6 +18,8 @@ class ServiceSpec:
     dev_port: int  # the port `omni dev` prefers, so URLs stay the same between runs
     ready_path: str = "/readyz"
     public: bool = False  # an HTTP API a person or provider calls (vs. ops endpoints only)
+    # An HTTP API's ops endpoints are on a port of their own (OPS_PORT), planned as "NAME-ops".
+    ops_dev_port: int | None = None
 
 
 # Order matters: a process starts after what it needs (the simulator before ingest-api posts
@@ -27,9 +29,9 @@ SPECS: tuple[ServiceSpec, ...] = (
     ServiceSpec("ingest-worker", "OPS_PORT", 9110),
     ServiceSpec("dispatcher", "OPS_PORT", 9103),
     ServiceSpec("media-worker", "OPS_PORT", 9102),
-    ServiceSpec("ingest-api", "INGEST_API_PORT", 8010, public=True),
-    ServiceSpec("media-api", "MEDIA_PORT", 8020, public=True),
-    ServiceSpec("gateway", "GATEWAY_PORT", 8080, public=True),
+    ServiceSpec("ingest-api", "INGEST_API_PORT", 8010, public=True, ops_dev_port=9111),
+    ServiceSpec("media-api", "MEDIA_PORT", 8020, public=True, ops_dev_port=9120),
+    ServiceSpec("gateway", "GATEWAY_PORT", 8080, public=True, ops_dev_port=9180),
 )
 
 BY_NAME: dict[str, ServiceSpec] = {s.name: s for s in SPECS}
@@ -40,9 +42,19 @@ def plan_ports(names: Iterable[str], *, prefer_dev_ports: bool) -> dict[str, int
     ports: dict[str, int] = {}
     for name in names:
         spec = BY_NAME[name]
-        wanted = spec.dev_port if prefer_dev_ports and not port_open(spec.dev_port) else None
-        ports[name] = wanted or free_port()
+        ports[name] = _port(spec.dev_port, prefer_dev_ports)
+        if spec.ops_dev_port is not None:
+            ports[ops_key(name)] = _port(spec.ops_dev_port, prefer_dev_ports)
     return ports
+
+
+def ops_key(name: str) -> str:
+    return f"{name}-ops"
+
+
+def _port(dev_port: int, prefer_dev_ports: bool) -> int:
+    wanted = dev_port if prefer_dev_ports and not port_open(dev_port) else None
+    return wanted or free_port()
 
 
 def urls(ports: Mapping[str, int]) -> dict[str, str]:
@@ -53,6 +65,8 @@ def service_env(name: str, ports: Mapping[str, int], base: Mapping[str, str]) ->
     """The environment of one service process: the shared one, its own port, loopback hosts."""
     env = dict(base)
     env[BY_NAME[name].port_env] = str(ports[name])
+    if ops_key(name) in ports:
+        env["OPS_PORT"] = str(ports[ops_key(name)])
     env.update(
         {
             "INGEST_API_HOST": "127.0.0.1",
@@ -110,7 +124,8 @@ class ServiceSet:
         proc = self.processes[name]
         proc.start()
         spec = BY_NAME[name]
-        proc.wait_until(lambda: _ready(self.ports[name], spec.ready_path), timeout_s)
+        port = self.ports.get(ops_key(name), self.ports[name])
+        proc.wait_until(lambda: _ready(port, spec.ready_path), timeout_s)
 
     def kill(self, name: str) -> None:
         self.processes[name].kill()

@@ -18,7 +18,7 @@ from devstack.process import free_port
 from ingest.api import create_app
 from ingest.settings import IngestSettings
 from simulator.control import SimControl
-from telemetry.ops import EmbeddedServer
+from telemetry.ops import EmbeddedServer, ops_server
 from tests.ingest.conftest import Integration, create_integration
 
 META_APP_SECRET = secrets.token_urlsafe(16)
@@ -35,30 +35,34 @@ def api_settings(**overrides: object) -> IngestSettings:
     return IngestSettings(**{**values, **overrides})  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class Served:
+    url: str  # the public port: webhooks
+    ops_url: str  # OPS_PORT: /healthz /readyz /metrics
+
+
 @asynccontextmanager
 async def serving(
     settings: IngestSettings, db: DatabaseSettings, kafka: KafkaSettings, vault: Vault
-) -> AsyncIterator[str]:
-    """ingest-api on 127.0.0.1:<free port> until the block exits; yields its base URL."""
+) -> AsyncIterator[Served]:
+    """ingest-api on 127.0.0.1:<free port>, its ops endpoints on another, until the block
+    exits; yields both base URLs."""
     port = free_port()
+    app = create_app(settings, db, kafka, vault)
     server = EmbeddedServer(
-        uvicorn.Config(
-            create_app(settings, db, kafka, vault),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="on",
-        )
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
-    task = asyncio.create_task(server.serve())
+    ops_port = free_port()
+    ops = ops_server(app.ops, ops_port, host="127.0.0.1")
+    tasks = [asyncio.create_task(server.serve()), asyncio.create_task(ops.serve())]
     async with asyncio.timeout(20):
-        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event for this
+        while not (server.started and ops.started):  # noqa: ASYNC110 - uvicorn has no event
             await asyncio.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield Served(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{ops_port}")
     finally:
-        server.should_exit = True
-        await task
+        server.should_exit = ops.should_exit = True
+        await asyncio.gather(*tasks)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,14 @@ from providers.secret import TOKEN_HEADER
 from simulator import webhooks
 from simulator.control import SimControl
 from simulator.server import RunningSimulator, running
-from tests.ingest.api_fixtures import META_APP_SECRET, Wired, api_settings, serving, wire
+from tests.ingest.api_fixtures import (
+    META_APP_SECRET,
+    Served,
+    Wired,
+    api_settings,
+    serving,
+    wire,
+)
 from tests.ingest.conftest import eventually, fetch, realtime_for
 
 pytestmark = pytest.mark.usefixtures("ingest_worker")
@@ -39,11 +46,16 @@ async def sim(provider_sim: RunningSimulator) -> AsyncIterator[SimControl]:
 
 
 @pytest.fixture(scope="module")
-async def api_url(
+async def served(
     db_settings: DatabaseSettings, kafka_settings: KafkaSettings, vault: Vault
-) -> AsyncIterator[str]:
-    async with serving(api_settings(), db_settings, kafka_settings, vault) as url:
-        yield url
+) -> AsyncIterator[Served]:
+    async with serving(api_settings(), db_settings, kafka_settings, vault) as running_api:
+        yield running_api
+
+
+@pytest.fixture(scope="module")
+def api_url(served: Served) -> str:
+    return served.url
 
 
 def _signed(wired: Wired, body: bytes) -> tuple[str, dict[str, str]]:
@@ -227,7 +239,7 @@ def _text(account: str) -> bytes:
 
 
 async def test_refused_webhooks_get_their_status_and_write_nothing(
-    meta: Wired, app_pool: asyncpg.Pool, api_url: str
+    meta: Wired, app_pool: asyncpg.Pool, api_url: str, served: Served
 ) -> None:
     body = _text(meta.integ.account)
     async with httpx.AsyncClient(timeout=10) as http:
@@ -260,7 +272,8 @@ async def test_refused_webhooks_get_their_status_and_write_nothing(
             meta.url, content=foreign, headers={SIGNATURE_HEADER: sign(foreign, meta.secret)}
         )
         assert r.status_code == 403 and r.json()["code"] == "foreign_account"
-        metrics = (await http.get(f"{api_url}/metrics")).text
+        assert (await http.get(f"{api_url}/metrics")).status_code == 404  # ops port only
+        metrics = (await http.get(f"{served.ops_url}/metrics")).text
         assert 'ingest_webhook_rejections_total{code="not_authentic",provider="meta"}' in metrics
     accepted = _text(meta.integ.account)
     assert await _post(meta, accepted) == 200  # the control: accepted

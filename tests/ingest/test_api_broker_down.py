@@ -59,7 +59,7 @@ async def test_broker_down_means_503_and_back_means_200(
             serving(settings, db_settings, kafka, vault) as api,
             httpx.AsyncClient(timeout=15) as http,
         ):
-            url = f"{api}/webhooks/meta/{integ.webhook_key}"
+            url = f"{api.url}/webhooks/meta/{integ.webhook_key}"
 
             async def post(text: str) -> int:
                 _, body = webhooks.inbound(
@@ -77,13 +77,13 @@ async def test_broker_down_means_503_and_back_means_200(
             assert await post("before") == 200
             await asyncio.to_thread(broker.stop)
             assert await post("while down") == 503
-            assert (await http.get(f"{api}/readyz")).status_code == 503
+            assert (await http.get(f"{api.ops_url}/readyz")).status_code == 503
 
             broker = TansuBroker(tmp_path, port=broker.port)
             await _start(broker)
             answer = await eventually(lambda: post("after"), lambda c: c == 200, timeout_s=45)
             assert answer == 200
-            assert (await http.get(f"{api}/readyz")).status_code == 200
+            assert (await http.get(f"{api.ops_url}/readyz")).status_code == 200
         assert await _in_topic(kafka, b"after")
     finally:
         await asyncio.to_thread(broker.stop)

@@ -84,7 +84,7 @@ async def test_worker_killed_repeatedly_loses_and_duplicates_nothing(
                 ) as api,
                 SimControl(sim_server.base_url) as sim,
             ):
-                wired = await wire(owner_conn, vault, sim, api, tenant_id, Provider.EVOLUTION)
+                wired = await wire(owner_conn, vault, sim, api.url, tenant_id, Provider.EVOLUTION)
                 flow = asyncio.create_task(
                     sim.drive(
                         count=TOTAL,

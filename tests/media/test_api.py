@@ -10,6 +10,7 @@ import asyncpg
 import httpx
 import jwt
 import pytest
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from auth.tokens import mint
@@ -34,12 +35,14 @@ AUTH = AuthSettings(
 
 
 @pytest.fixture(scope="session")
-async def api(
-    db_settings: DatabaseSettings, s3_settings: S3Settings
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(MediaSettings(presign_ttl_s=60), AUTH, db_settings, s3_settings)
+def media_app(db_settings: DatabaseSettings, s3_settings: S3Settings) -> FastAPI:
+    return create_app(MediaSettings(presign_ttl_s=60), AUTH, db_settings, s3_settings)
+
+
+@pytest.fixture(scope="session")
+async def api(media_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with (
-        serving(app) as port,
+        serving(media_app) as port,
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client,
     ):
         yield client
@@ -232,10 +235,18 @@ async def test_a_document_keeps_its_type_and_is_offered_as_a_download(
     assert served.headers["content-disposition"].startswith('attachment; filename="q1_report.pdf"')
 
 
-async def test_ops_endpoints(api: httpx.AsyncClient) -> None:
-    assert (await api.get("/healthz")).status_code == 200
-    assert (await api.get("/readyz")).json()["status"] == "ready"
-    assert "media_uploads_total" in (await api.get("/metrics")).text
+async def test_ops_endpoints_on_the_ops_app_only(
+    api: httpx.AsyncClient, media_app: FastAPI
+) -> None:
+    async with (
+        serving(media_app.state.ops) as port,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as ops,
+    ):
+        assert (await ops.get("/healthz")).status_code == 200
+        assert (await ops.get("/readyz")).json()["status"] == "ready"
+        assert "media_uploads_total" in (await ops.get("/metrics")).text
+    for path in ("/healthz", "/readyz", "/metrics"):
+        assert (await api.get(path)).status_code == 404, path
 
 
 async def test_malformed_requests_are_problems_with_a_code(

@@ -206,9 +206,16 @@ def _spec(media_id: str) -> sim_media.MediaSpec:
 
 
 @pytest.fixture
-def api_process(stack_env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    port = free_port()
-    env = {**stack_env, "MEDIA_HOST": "127.0.0.1", "MEDIA_PORT": str(port)}
+def api_process(
+    stack_env: dict[str, str],
+) -> Iterator[tuple[subprocess.Popen[bytes], int, int]]:
+    port, ops_port = free_port(), free_port()
+    env = {
+        **stack_env,
+        "MEDIA_HOST": "127.0.0.1",
+        "MEDIA_PORT": str(port),
+        "OPS_PORT": str(ops_port),
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "omnicli", "run", "media-api"],
         env=env,
@@ -216,7 +223,7 @@ def api_process(stack_env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[by
         stderr=subprocess.DEVNULL,
     )
     try:
-        yield process, port
+        yield process, port, ops_port
     finally:
         if process.poll() is None:
             process.kill()
@@ -224,20 +231,24 @@ def api_process(stack_env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[by
 
 
 async def test_media_api_runs_as_its_own_process_and_stops_on_sigterm(
-    api_process: tuple[subprocess.Popen[bytes], int],
+    api_process: tuple[subprocess.Popen[bytes], int, int],
 ) -> None:
-    process, port = api_process
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as client:
+    process, port, ops_port = api_process
+    async with (
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as client,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{ops_port}", timeout=2) as ops,
+    ):
         async with asyncio.timeout(60):
             while True:
                 assert process.poll() is None, "media-api exited during startup"
                 try:
-                    if (await client.get("/readyz")).status_code == 200:
+                    if (await ops.get("/readyz")).status_code == 200:
                         break
                 except httpx.HTTPError:
                     pass
                 await asyncio.sleep(0.2)
         assert (await client.get("/v1/media/x")).status_code == 401
-        assert "media_downloads_total" in (await client.get("/metrics")).text
+        assert (await client.get("/metrics")).status_code == 404
+        assert "media_downloads_total" in (await ops.get("/metrics")).text
     process.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(process.wait, 30) == 0

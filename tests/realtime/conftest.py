@@ -29,12 +29,13 @@ from config.shared import (
     LogSettings,
 )
 from contracts.codec import decode
+from devstack.process import free_port
 from devstack.stack import Endpoints
 from realtime.app import create_app, server_config
 from realtime.hub import Hub
 from realtime.settings import Config, GatewaySettings
 from simulator.server import RunningSimulator, running
-from telemetry.ops import EmbeddedServer
+from telemetry.ops import EmbeddedServer, ops_server
 from tests.conftest import TEST_SECRETS, egress_allow
 
 TEST_AUTH = AuthSettings(
@@ -49,6 +50,7 @@ TEST_AUTH = AuthSettings(
 class Gateway:
     app: FastAPI
     port: int
+    ops_port: int  # /healthz /readyz /metrics
 
     @property
     def url(self) -> str:
@@ -62,6 +64,9 @@ class Gateway:
     def hub(self) -> Hub:
         hub: Hub = self.app.state.resources.hub
         return hub
+
+    def ops(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.ops_port}", timeout=10)
 
     def http(self, token: str | None = None) -> httpx.AsyncClient:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -99,16 +104,19 @@ async def running_gateway(
     port = sock.getsockname()[1]
     server = EmbeddedServer(server_config(app, gateway_settings))
     task = asyncio.create_task(server.serve(sockets=[sock]))
+    ops_port = free_port()
+    ops = ops_server(app.state.ops, ops_port, host="127.0.0.1")
+    ops_task = asyncio.create_task(ops.serve())
     for _ in range(500):
-        if server.started or task.done():
+        if (server.started and ops.started) or task.done() or ops_task.done():
             break
         await asyncio.sleep(0.02)
-    assert server.started, "gateway did not start"
+    assert server.started and ops.started, "gateway did not start"
     try:
-        yield Gateway(app, port)
+        yield Gateway(app, port, ops_port)
     finally:
-        server.should_exit = True
-        await task
+        server.should_exit = ops.should_exit = True
+        await asyncio.gather(task, ops_task)
         sock.close()
 
 

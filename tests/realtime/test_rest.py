@@ -278,4 +278,7 @@ async def test_openapi_is_served(gateway: Gateway) -> None:
         assert (await c.get("/docs")).status_code == 200
         paths = (await c.get("/openapi.json")).json()["paths"]
     assert "/v1/conversations/{conversation_id}/messages" in paths
-    assert (await gateway.http().get("/readyz")).status_code == 200
+    assert (await gateway.ops().get("/readyz")).status_code == 200
+    # Never on the public port, which an ingress exposes.
+    for path in ("/readyz", "/metrics", "/healthz"):
+        assert (await gateway.http().get(path)).status_code == 404, path

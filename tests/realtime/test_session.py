@@ -14,6 +14,7 @@ from realtime.session import (
     Close,
     CloseCode,
     Limits,
+    Reauthenticate,
     Session,
     State,
     Subscribe,
@@ -39,7 +40,14 @@ def conv(cursor: int, conversation_id: UUID = CONV) -> FeedEvent:
 def open_session(limits: Limits | None = None, cursor: int = 10) -> Session:
     s = Session(limits or Limits(), now=0.0)
     assert s.receive('{"type":"auth","token":"t"}', now=0.0) == [Authenticate("t")]
-    s.authenticated(tenant_id=TENANT, user_id="agent-1", role="agent", cursor=cursor)
+    s.authenticated(
+        tenant_id=TENANT,
+        user_id="agent-1",
+        role="agent",
+        cursor=cursor,
+        token_deadline=1e9,
+        expires_at=2_000_000_000,
+    )
     frames(s)
     return s
 
@@ -72,7 +80,14 @@ def test_auth_success_sends_ready_with_the_watermark() -> None:
     s = Session(Limits(), now=0.0)
     s.receive('{"type":"auth","token":"abc"}', now=0.0)
     assert s.state is State.AUTHENTICATING
-    s.authenticated(tenant_id=TENANT, user_id="u", role="agent", cursor=42)
+    s.authenticated(
+        tenant_id=TENANT,
+        user_id="u",
+        role="agent",
+        cursor=42,
+        token_deadline=3600.0,
+        expires_at=1_800_000_000,
+    )
     [ready] = frames(s)
     assert ready == {
         "type": "ready",
@@ -80,6 +95,7 @@ def test_auth_success_sends_ready_with_the_watermark() -> None:
         "user_id": "u",
         "role": "agent",
         "cursor": 42,
+        "expires_at": 1_800_000_000,
     }
 
 
@@ -93,15 +109,16 @@ def test_rejected_token_closes_with_4001() -> None:
 
 def test_no_auth_before_the_deadline_closes() -> None:
     s = Session(Limits(auth_timeout_s=5), now=100.0)
-    s.check_auth_deadline(104.9)
+    assert s.next_deadline() == 105.0
+    s.check_deadlines(104.9)  # a timer that fired early: nothing is due yet
     assert s.state is State.AWAITING_AUTH
-    s.check_auth_deadline(105.0)
+    s.check_deadlines(105.0)
     assert frames(s) == [Close(CloseCode.UNAUTHENTICATED, "authentication timeout")]
 
 
 def test_deadline_does_not_touch_an_authenticated_session() -> None:
     s = open_session()
-    s.check_auth_deadline(1e9)
+    s.check_deadlines(1e8)
     assert s.state is State.OPEN
 
 
@@ -317,3 +334,53 @@ def test_resume_never_gaps_or_repeats_whatever_the_interleaving(
     for c in data.draw(st.lists(st.integers(1, n), max_size=5), label="redelivered"):
         s.deliver(msg(c))
     assert cursors(frames(s)) == list(range(after + 1, n + 1))
+
+
+# -- token expiry, fresh tokens, membership -------------------------------------------------------
+
+
+def test_the_session_ends_at_its_tokens_expiry_with_4401() -> None:
+    s = open_session()
+    s.token_deadline = 50.0
+    assert s.next_deadline() == 50.0
+    s.check_deadlines(49.99)
+    assert s.state is State.OPEN
+    s.check_deadlines(50.0)
+    assert frames(s) == [Close(CloseCode.TOKEN_EXPIRED, "token expired: authenticate again")]
+    assert s.next_deadline() is None
+
+
+def test_a_fresh_token_of_the_same_user_extends_the_session() -> None:
+    s = open_session()
+    s.token_deadline = 50.0
+    assert s.receive('{"type":"auth","token":"fresh"}', now=10.0) == [Reauthenticate("fresh")]
+    s.reauthenticated(
+        tenant_id=TENANT, user_id="agent-1", token_deadline=3650.0, expires_at=1_800_003_600
+    )
+    assert frames(s) == [{"type": "reauthenticated", "expires_at": 1_800_003_600}]
+    s.check_deadlines(60.0)
+    assert s.state is State.OPEN and s.next_deadline() == 3650.0
+
+
+def test_a_fresh_token_of_another_user_closes_the_session() -> None:
+    s = open_session()
+    s.receive('{"type":"auth","token":"other"}', now=1.0)
+    s.reauthenticated(tenant_id=TENANT, user_id="agent-2", token_deadline=99.0, expires_at=1)
+    [close] = frames(s)
+    assert isinstance(close, Close) and close.code == CloseCode.UNAUTHENTICATED
+
+
+def test_a_refused_fresh_token_closes_and_an_empty_one_is_a_protocol_error() -> None:
+    s = open_session()
+    s.receive('{"type":"auth","token":"bad"}', now=1.0)
+    s.auth_failed("token rejected: expired")
+    assert [f.code for f in frames(s) if isinstance(f, Close)] == [CloseCode.UNAUTHENTICATED]
+    s = open_session()
+    assert s.receive('{"type":"auth"}', now=1.0) == []
+    assert [f.code for f in frames(s) if isinstance(f, Close)] == [CloseCode.PROTOCOL]
+
+
+def test_removal_from_the_tenant_closes_with_4403() -> None:
+    s = open_session()
+    s.membership_revoked()
+    assert frames(s) == [Close(CloseCode.NOT_A_MEMBER, "no longer a member of this tenant")]

@@ -54,3 +54,32 @@ def test_alg_none_and_forged_signatures_are_refused() -> None:
     for token in (unsigned, forged, "not.a.token"):
         with pytest.raises(TokenError):
             Verifier(SETTINGS).verify(token)
+
+
+def _claims(**override: object) -> dict[str, object]:
+    now = int(time.time())
+    base: dict[str, object] = {
+        "sub": "u",
+        "tenant_id": str(uuid4()),
+        "iss": "iss",
+        "aud": "aud",
+        "iat": now,
+        "exp": now + 600,
+    }
+    return {**base, **override}
+
+
+def test_a_token_is_refused_before_its_nbf_and_accepted_from_it() -> None:
+    now = int(time.time())
+    leeway = SETTINGS.leeway_s
+    early = jwt.encode(_claims(nbf=now + leeway + 60), "s" * 32, algorithm="HS256")
+    with pytest.raises(TokenError, match="not yet valid"):
+        Verifier(SETTINGS).verify(early)
+    ready = jwt.encode(_claims(nbf=now - 1), "s" * 32, algorithm="HS256")
+    assert Verifier(SETTINGS).verify(ready).user_id == "u"
+
+
+def test_the_principal_carries_the_tokens_expiry() -> None:
+    exp = int(time.time()) + 123
+    token = jwt.encode(_claims(exp=exp), "s" * 32, algorithm="HS256")
+    assert Verifier(SETTINGS).verify(token).expires_at == exp

@@ -9,6 +9,7 @@ unsupported) and .../messages/status for ``statuses[]``. Every ``entry[]``/``cha
 
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from contracts.inbound import (
@@ -245,3 +246,23 @@ def _status(raw: Any, account: str) -> ParsedStatus | str:
         error=error,
         provider_status_raw=status_raw,
     )
+
+
+def split_by_account(body: bytes) -> dict[str, bytes]:
+    """The body cut down per ``phone_number_id`` (one JSON pass): what each tenant keeps of a
+    body that also carries other numbers' (an app-level webhook), so no tenant's raw webhook
+    log holds another's messages. Parsing a part gives exactly that number's share of
+    ``parse(body)``."""
+    root = f.load_object(body)
+    if root is None:
+        return {}
+    entries: dict[str, list[Any]] = {}
+    for entry in f.arr(root, "entry"):
+        changes: dict[str, list[Any]] = {}
+        for change in f.arr(entry, "changes"):
+            account = f.text(f.obj(f.obj(change, "value"), "metadata"), "phone_number_id")
+            if account is not None:
+                changes.setdefault(account, []).append(change)
+        for account, kept in changes.items():
+            entries.setdefault(account, []).append({**entry, "changes": kept})
+    return {account: orjson.dumps({**root, "entry": kept}) for account, kept in entries.items()}

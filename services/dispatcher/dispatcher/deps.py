@@ -29,7 +29,7 @@ class ClientFactory(Protocol):
 
 
 class MediaSources(Protocol):
-    async def source(self, media_key: str) -> OutboundMediaSource: ...
+    async def source(self, media_key: str, mime: str | None = None) -> OutboundMediaSource: ...
 
 
 @dataclass(frozen=True)

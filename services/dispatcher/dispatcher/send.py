@@ -83,7 +83,7 @@ async def _request(deps: Deps, tenant_id: UUID, event: SendRequested) -> SendReq
     if isinstance(event.content, OutboundMedia):
         if not content.media_key_allowed(tenant_id, event.content):
             return invalid_media("The attachment does not belong to this workspace.")
-        media = await deps.media.source(event.content.media_key)
+        media = await deps.media.source(event.content.media_key, event.content.mime)
     return content.send_request(event, media)
 
 

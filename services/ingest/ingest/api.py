@@ -4,9 +4,11 @@ POST /webhooks/{provider}/{webhook_key}   one integration's webhooks     (``edge
 POST /webhooks/meta                       Meta app-level                 (``edge``: bare ASGI)
 GET  /webhooks/{provider}/{webhook_key}   Meta's verification handshake  (FastAPI)
 GET  /webhooks/meta                       its handshake                  (FastAPI)
-/healthz /readyz /metrics                                                (FastAPI)
+
+/healthz /readyz /metrics are served on OPS_PORT only (``create_app(...).ops``), never here.
 """
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,7 +18,6 @@ import uvicorn
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import SecretStr
-from starlette.types import ASGIApp
 
 from bus.publisher import Publisher
 from config import CredentialSettings, DatabaseSettings, KafkaSettings, load
@@ -28,7 +29,7 @@ from ingest.readiness import broker_reachable, database_reachable
 from ingest.receive import Receiver
 from ingest.routing import RouteCache
 from ingest.settings import IngestSettings
-from telemetry.ops import ops_routes
+from telemetry.ops import ops_app, serve_with_ops
 
 
 async def _receiver(request: Request) -> Receiver:
@@ -42,7 +43,9 @@ ReceiverDep = Annotated[Receiver, Depends(_receiver)]
 
 def create_app(
     settings: IngestSettings, db: DatabaseSettings, kafka: KafkaSettings, vault: Vault
-) -> ASGIApp:
+) -> WebhookEdge:
+    """The public app (webhooks); its ops app (``.ops``) is served on OPS_PORT beside it."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(db)
@@ -78,7 +81,6 @@ def create_app(
         checks: dict[str, bool] = await app.state.ready()
         return checks
 
-    app.include_router(ops_routes(ready))
     app.add_exception_handler(Refused, _refused)  # type: ignore[arg-type]
     app.add_exception_handler(Unavailable, _unavailable)  # type: ignore[arg-type]
 
@@ -96,7 +98,7 @@ def create_app(
         built: Receiver = app.state.receiver
         return built
 
-    return WebhookEdge(app, receiver, settings.max_body_bytes)
+    return WebhookEdge(app, receiver, settings.max_body_bytes, ops_app(ready))
 
 
 def _secret(value: SecretStr | None) -> str | None:
@@ -125,7 +127,7 @@ def serve(settings: IngestSettings) -> None:
     # collector's generations, it is not traversed again by the collections that each
     # webhook's garbage triggers.
     gc.freeze()
-    uvicorn.run(
+    public = uvicorn.Config(
         app,
         host=settings.api_host,
         port=settings.api_port,
@@ -135,3 +137,4 @@ def serve(settings: IngestSettings) -> None:
         access_log=False,
         proxy_headers=False,
     )
+    asyncio.run(serve_with_ops(public, app.ops, settings.ops_port))

@@ -4,7 +4,8 @@ Providers post thousands of webhooks a second and each one needs only: the path,
 the raw body and a short JSON answer. FastAPI's middleware, dependency solving and response
 encoding cost more CPU per webhook than the whole verify → parse → publish pipeline
 (``make bench``: ingest-api alone), so those two routes are answered here and everything else
-(Meta's GET handshakes, health, metrics, the lifespan) falls through to the FastAPI app.
+(Meta's GET handshakes, the lifespan) falls through to the FastAPI app. A provider segment
+that names no known provider is answered 404 at once (counted as ``unknown``).
 
 POST /webhooks/meta                      Meta app-level (routed by phone_number_id)
 POST /webhooks/{provider}/{webhook_key}  one integration's webhooks
@@ -14,11 +15,12 @@ from collections.abc import Callable, Mapping
 
 import orjson
 import structlog
+from fastapi import FastAPI
 from starlette.datastructures import QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ingest.errors import BodyTooLarge, Refused, Unavailable
-from ingest.metrics import REJECTIONS
+from ingest.errors import BodyTooLarge, Refused, Unavailable, UnknownIntegration
+from ingest.metrics import REJECTIONS, UNKNOWN_PROVIDER, known_provider, provider_label
 from ingest.receive import Receiver
 from telemetry.trace import child
 
@@ -54,22 +56,32 @@ def problem(status: int, code: str, detail: str) -> bytes:
 
 
 def refusal(provider: str, exc: Refused) -> bytes:
-    """Count and log a refused webhook; the problem document to answer with."""
-    REJECTIONS.labels(provider, exc.code).inc()
+    """Count and log a refused webhook; the problem document to answer with. ``provider`` is
+    the URL's segment: anything but a known provider is counted and logged as ``unknown``."""
+    label = provider_label(provider)
+    REJECTIONS.labels(label, exc.code).inc()
     # Never the body, never a secret: the reason names only what was wrong.
     log.warning(
-        "webhook refused", provider=provider, code=exc.code, status=exc.status, reason=exc.reason
+        "webhook refused", provider=label, code=exc.code, status=exc.status, reason=exc.reason
     )
     return problem(exc.status, exc.code, exc.reason)
 
 
+_NO_SUCH_PROVIDER = problem(404, UnknownIntegration.code, "no such provider")
+
+
 class WebhookEdge:
     def __init__(
-        self, fallback: ASGIApp, receiver: Callable[[], Receiver], max_body_bytes: int
+        self,
+        fallback: ASGIApp,
+        receiver: Callable[[], Receiver],
+        max_body_bytes: int,
+        ops: FastAPI,
     ) -> None:
         self._fallback = fallback
         self._receiver = receiver  # built in the fallback's lifespan, so looked up per call
         self._max_body_bytes = max_body_bytes
+        self.ops = ops  # /healthz /readyz /metrics, served on OPS_PORT by ``api.serve``
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         target = webhook_target(scope["method"], scope["path"]) if scope["type"] == "http" else None
@@ -82,6 +94,12 @@ class WebhookEdge:
         headers = {
             name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
         }
+        if not known_provider(provider):
+            # Before the body is read or the database asked, and not logged (a flood of made-up
+            # paths must cost nothing): counted under the one ``unknown`` label.
+            REJECTIONS.labels(UNKNOWN_PROVIDER, UnknownIntegration.code).inc()
+            await _answer(send, 404, _NO_SUCH_PROVIDER, problem=True)
+            return
         try:
             body = await self._body(headers, receive)
             trace = child(headers.get("traceparent"))

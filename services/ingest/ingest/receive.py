@@ -22,9 +22,10 @@ from ingest.errors import (
     Refused,
     UnknownIntegration,
 )
-from ingest.metrics import WEBHOOKS
+from ingest.metrics import META_ENTRIES_SKIPPED, WEBHOOKS
 from ingest.routing import Route, RouteCache
-from providers.base import Rejection, WebhookSecrets
+from providers.base import ParsedWebhook, Rejection, WebhookSecrets
+from providers.meta.parse import split_by_account
 from providers.meta.verify import handshake
 from providers.registry import codec
 from providers.secret import TOKEN_HEADER, ZAPI_QUERY_PARAM
@@ -70,11 +71,17 @@ class Receiver:
             WEBHOOKS.labels(route.provider.value, "failed").inc()
             return 0
         foreign = parsed.account_refs - {route.account}
-        if foreign:
+        if not foreign:
+            items = normalize.events(origin, parsed, body)
+        elif route.provider is Provider.META:
+            # A Meta app posts every number's entries to the one callback URL it has.
+            items = await self._by_entry(headers, body, parsed, traceparent, home=route)
+            if not items:
+                raise ForeignAccount("the body names no account of this integration")
+        else:
             raise ForeignAccount(
                 f"the body names {len(foreign)} account(s) not of this integration"
             )
-        items = normalize.events(origin, parsed, body)
         await self._publish(items)
         WEBHOOKS.labels(route.provider.value, "accepted").inc()
         return normalize.published(items)
@@ -83,27 +90,53 @@ class Receiver:
         self, headers: Mapping[str, str], body: bytes, traceparent: str
     ) -> int:
         """Meta's app-level endpoint: one app for many numbers, each entry routed by its
-        ``phone_number_id``. Numbers we do not know (or disabled) are skipped."""
+        ``phone_number_id``. Entries of numbers we do not know (or disabled) are left out,
+        logged and counted; the others are accepted. None known at all: 404."""
         _authentic(Provider.META, headers, body, self._meta_app)
         parsed = codec(Provider.META).parse(body)
         if isinstance(parsed, Rejection):
             _json(body)
             # No integration (so no tenant) to record it under: refuse.
             raise Refused(f"unusable Meta payload: {parsed.reason}")
-        items: list[Outgoing] = []
-        for account in sorted(parsed.account_refs):
-            route = await self._routes.by_account(Provider.META, account)
-            if route is None or not route.active:
-                log.warning("meta app webhook for an unknown or disabled number", account=account)
-                continue
-            items += normalize.events(
-                _origin(route, traceparent), normalize.for_account(parsed, account), body
-            )
+        items = await self._by_entry(headers, body, parsed, traceparent, home=None)
         if not items:
             raise UnknownIntegration("no known, enabled integration for this webhook")
         await self._publish(items)
         WEBHOOKS.labels(Provider.META.value, "accepted").inc()
         return normalize.published(items)
+
+    async def _by_entry(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        parsed: ParsedWebhook,
+        traceparent: str,
+        *,
+        home: Route | None,
+    ) -> list[Outgoing]:
+        """A Meta body routed entry by entry (by ``phone_number_id``): each number's part goes
+        to its own integration, with the body cut down to it as its raw webhook. Numbers that
+        are unknown, disabled, or (on an integration's URL, ``home``) of an integration whose
+        app secret does not verify this body are left out, logged and counted."""
+        items: list[Outgoing] = []
+        # Cut per number only when it names several (else the body is that number's already).
+        parts = split_by_account(body) if len(parsed.account_refs) > 1 else {}
+        for account in sorted(parsed.account_refs):
+            route = home
+            if route is None or account != route.account:
+                route = await self._routes.by_account(Provider.META, account)
+            reason = _left_out(route, home, headers, body)
+            if reason is not None:
+                META_ENTRIES_SKIPPED.labels(reason).inc()
+                log.warning("meta webhook entry left out", account=account, reason=reason)
+                continue
+            assert route is not None
+            items += normalize.events(
+                _origin(route, traceparent),
+                normalize.for_account(parsed, account),
+                parts.get(account, body),
+            )
+        return items
 
     async def handshake(
         self, provider_name: str, webhook_key: str | None, params: Mapping[str, str]
@@ -146,6 +179,23 @@ def _origin(route: Route, traceparent: str) -> normalize.Origin:
         traceparent=traceparent,
         stream=route.stream,
     )
+
+
+def _left_out(
+    route: Route | None, home: Route | None, headers: Mapping[str, str], body: bytes
+) -> str | None:
+    """Why one number's entries of a Meta body are not accepted, or None."""
+    if route is None:
+        return "unknown_number"
+    if not route.active:
+        return "integration_disabled"
+    # Posted to another integration's URL, checked with its app secret: this number's
+    # integration must have the same app (secret), or anyone with one app's secret could write
+    # into every tenant.
+    other = home is not None and route is not home
+    if other and codec(Provider.META).verify(headers, body, route.secrets) is not None:
+        return "other_app"
+    return None
 
 
 def _authentic(

@@ -13,7 +13,7 @@ Variables (defaults in the class):
   (fewer, larger produce requests under a light load; 0: none).
 - META_APP_SECRET / META_VERIFY_TOKEN: the Meta app behind the app-level ``/webhooks/meta``
   (unset: that endpoint refuses everything).
-- OPS_PORT: ingest-worker's /healthz /readyz /metrics port.
+- OPS_PORT: /healthz /readyz /metrics of ingest-worker and of ingest-api (never on its public port).
 - INGEST_GROUP_ID: the worker's consumer group (default ingest-worker).
 - INGEST_SESSION_TIMEOUT_MS: consumer-group session timeout (a crashed worker's partitions
   move after this).

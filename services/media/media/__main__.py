@@ -1,6 +1,7 @@
 """Entry points: ``media-worker`` (consumer, ops endpoints on OPS_PORT) and ``media-api`` (HTTP
-on MEDIA_HOST:MEDIA_PORT). Each reads its settings from the environment and stops gracefully
-on SIGTERM: the worker finishes the batch in hand and commits it, the API its requests."""
+on MEDIA_HOST:MEDIA_PORT, ops endpoints on OPS_PORT). Each reads its settings from the
+environment and stops gracefully on SIGTERM: the worker finishes the batch in hand and commits
+it, the API its requests."""
 
 import asyncio
 import contextlib
@@ -35,7 +36,7 @@ from media.storage import open_store
 from providers.base import ProviderClient
 from providers.registry import client
 from telemetry.logging import configure
-from telemetry.ops import EmbeddedServer, serve_ops
+from telemetry.ops import serve_ops, serve_with_ops
 
 log = structlog.get_logger(__name__)
 
@@ -114,18 +115,10 @@ def worker() -> None:
 
 async def _run_api(settings: MediaSettings) -> None:
     app = create_app(settings, load(AuthSettings), load(DatabaseSettings), load(S3Settings))
-    server = EmbeddedServer(
-        uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
-    )
-
-    def stop() -> None:
-        server.should_exit = True  # stop accepting, finish requests in flight, run the lifespan
-
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop)
-    log.info("media-api listening", host=settings.host, port=settings.port)
-    await server.serve()
+    public = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
+    log.info("media-api listening", host=settings.host, port=settings.port, ops=settings.ops_port)
+    # On SIGTERM: stop accepting, finish requests in flight, run the lifespan.
+    await serve_with_ops(public, app.state.ops, settings.ops_port)
     log.info("media-api stopped")
 
 

@@ -17,6 +17,7 @@ from uuid import UUID
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
+from starlette.types import Scope
 
 from auth.tokens import Verifier
 from config.shared import AuthSettings, DatabaseSettings, S3Settings
@@ -32,7 +33,8 @@ from media.limits import LARGEST, MediaKind, check_outbound_type, max_bytes, out
 from media.settings import MediaSettings
 from media.storage import open_store
 from media.transfer import store_stream
-from telemetry.ops import ops_routes
+from telemetry.bodycap import BodyCap
+from telemetry.ops import ops_app
 
 router = APIRouter(prefix="/v1/media", tags=["media"])
 
@@ -149,6 +151,8 @@ def create_app(
     app = FastAPI(title="media-api", lifespan=lifespan, docs_url=None, redoc_url=None)
     problems.install(app)
     app.include_router(router)
+    # Every body but an upload's (streamed under its own, larger limits) is capped while read.
+    app.add_middleware(BodyCap, max_bytes=settings.max_json_body_bytes, streams=_is_upload)
 
     async def ready() -> dict[str, bool]:
         res: Resources | None = getattr(app.state, "resources", None)
@@ -157,5 +161,9 @@ def create_app(
         db_ok: Any = await res.pool.fetchval("SELECT 1")
         return {"database": db_ok == 1, "store": await res.store.ready()}
 
-    app.include_router(ops_routes(ready))
+    app.state.ops = ops_app(ready)  # served on OPS_PORT only
     return app
+
+
+def _is_upload(scope: Scope) -> bool:
+    return bool(scope["method"] == "POST" and scope["path"] == router.prefix)

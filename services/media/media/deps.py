@@ -39,7 +39,8 @@ async def member(res: Res, authorization: Annotated[str | None, Header()] = None
     if scheme.lower() != "bearer" or not token.strip():
         raise unauthorized("a bearer token is required")
     try:
-        principal = res.verifier.verify(token.strip())
+        # Off the event loop when the identity provider's key set must be fetched.
+        principal = await res.verifier.verify_async(token.strip())
     except TokenError:
         raise unauthorized("the token is invalid or expired") from None
     async with tenant_tx(res.pool, principal.tenant_id) as conn:

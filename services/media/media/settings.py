@@ -3,7 +3,8 @@
 | variable | default | meaning |
 |---|---|---|
 | MEDIA_HOST, MEDIA_PORT | 0.0.0.0, 8080 | where media-api listens |
-| OPS_PORT | 9102 | media-worker's /healthz /readyz /metrics |
+| OPS_PORT | 9102 | /healthz /readyz /metrics of media-worker and media-api (not public) |
+| MEDIA_MAX_JSON_BODY_BYTES | 65536 | largest body of any route but uploads (413 while received) |
 | MEDIA_CONCURRENCY | 4 | fetches in flight per worker process |
 | MEDIA_BATCH_SIZE | 8 | fetch requests taken from the topic at a time |
 | MEDIA_FETCH_ATTEMPTS | 3 | tries of a fetch that fails transiently before it is marked failed |
@@ -28,6 +29,7 @@ class MediaSettings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = Field(8080, ge=1, le=65535)
     ops_port: int = Field(9102, ge=1, le=65535, validation_alias="OPS_PORT")
+    max_json_body_bytes: int = Field(64 * 1024, gt=0)
     concurrency: int = Field(4, ge=1, le=64)
     batch_size: int = Field(8, ge=1, le=200)
     fetch_attempts: int = Field(3, ge=1, le=10)

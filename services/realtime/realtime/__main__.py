@@ -1,4 +1,5 @@
-"""Entry point ``gateway``: REST + websocket on GATEWAY_PORT until SIGTERM or SIGINT.
+"""Entry point ``gateway``: REST + websocket on GATEWAY_PORT, /healthz /readyz /metrics on
+OPS_PORT, until SIGTERM or SIGINT.
 
 On the signal uvicorn stops accepting, closes open websockets (1012: clients resume elsewhere),
 waits for in-flight requests, then the lifespan stops the consumer, producer and pool; the
@@ -6,24 +7,20 @@ process exits 0.
 """
 
 import asyncio
-import signal
 
 import structlog
 
 from realtime.app import create_app, server_config
 from realtime.settings import Config, load_config
 from telemetry.logging import configure
-from telemetry.ops import EmbeddedServer
+from telemetry.ops import serve_with_ops
 
 
 async def serve(config: Config) -> None:
-    # EmbeddedServer leaves signals to us: uvicorn's own handler would re-raise SIGTERM after
-    # a graceful shutdown and the process would look killed.
-    server = EmbeddedServer(server_config(create_app(config), config.gateway))
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
-    await server.serve()
+    # serve_with_ops keeps signals to itself: uvicorn's own handler would re-raise SIGTERM
+    # after a graceful shutdown and the process would look killed.
+    app = create_app(config)
+    await serve_with_ops(server_config(app, config.gateway), app.state.ops, config.gateway.ops_port)
 
 
 def main() -> None:

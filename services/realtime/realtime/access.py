@@ -4,11 +4,10 @@ Membership (and the role that counts) is read inside a tenant transaction, so ro
 security decides what exists. Shared by the REST dependencies and the websocket pump.
 """
 
-import asyncio
 from dataclasses import dataclass
 from uuid import UUID
 
-from auth.tokens import TokenError, Verifier
+from auth.tokens import Principal, TokenError, Verifier
 from db.tenant import Connection
 from realtime.errors import Unauthorized
 
@@ -20,13 +19,12 @@ class Caller:
     role: str  # from tenant_members, not from the token
 
 
-async def verify_token(verifier: Verifier, token: str) -> tuple[str, UUID]:
-    """The token's (user, tenant). A thread, because a JWKS lookup does blocking HTTP."""
+async def verify_token(verifier: Verifier, token: str) -> Principal:
+    """The token's principal (user, tenant, expiry). A JWKS lookup runs in a thread."""
     try:
-        principal = await asyncio.to_thread(verifier.verify, token)
+        return await verifier.verify_async(token)
     except TokenError as exc:
         raise Unauthorized(f"token rejected: {exc}") from None
-    return principal.user_id, principal.tenant_id
 
 
 async def member_role(conn: Connection, user_id: str) -> str:

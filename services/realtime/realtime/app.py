@@ -1,5 +1,6 @@
-"""The gateway's ASGI app: REST routers, the websocket route, ops endpoints, and the lifespan
-that owns the pool, the producer, the realtime consumer (hub) and the HTTP client."""
+"""The gateway's ASGI app: REST routers, the websocket route, the body cap, and the lifespan
+that owns the pool, the producer, the realtime consumer (hub) and the HTTP client. Its ops
+endpoints are an app of their own (``app.state.ops``), served on OPS_PORT only."""
 
 import asyncio
 import contextlib
@@ -19,7 +20,8 @@ from realtime.deps import Resources
 from realtime.hub import Hub
 from realtime.settings import Config, GatewaySettings
 from realtime.ws import websocket_endpoint
-from telemetry.ops import ops_routes
+from telemetry.bodycap import BodyCap
+from telemetry.ops import ops_app
 
 
 def create_app(config: Config) -> FastAPI:
@@ -33,6 +35,7 @@ def create_app(config: Config) -> FastAPI:
         await hub.start()
         stop = asyncio.Event()
         consume = asyncio.create_task(hub.run(stop))
+        members = asyncio.create_task(hub.watch_members(stop, settings.membership_check_s))
         async with create_client(
             config.egress.policy(),
             connect_s=settings.provider_timeout_s,
@@ -54,7 +57,7 @@ def create_app(config: Config) -> FastAPI:
             finally:
                 stop.set()
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(consume, timeout=5)
+                    await asyncio.wait_for(asyncio.gather(consume, members), timeout=5)
                 await hub.stop()
                 await publisher.stop()
                 await pool.close()
@@ -71,6 +74,8 @@ def create_app(config: Config) -> FastAPI:
     app.include_router(messages.router)
     app.include_router(integrations.router)
     app.add_api_websocket_route("/v1/ws", websocket_endpoint)
+    # Outermost: a body is refused before any other layer (or the token check) sees it.
+    app.add_middleware(BodyCap, max_bytes=config.gateway.max_body_bytes)
 
     async def ready() -> dict[str, bool]:
         resources: Resources = app.state.resources
@@ -78,7 +83,7 @@ def create_app(config: Config) -> FastAPI:
             db_ok = await conn.fetchval("SELECT 1") == 1
         return {"postgres": db_ok, "realtime_consumer": not app.state.consume.done()}
 
-    app.include_router(ops_routes(ready))
+    app.state.ops = ops_app(ready)
     return app
 
 

@@ -83,7 +83,8 @@ async def tenant_transaction(
 ) -> AsyncIterator[Tx]:
     if credentials is None:
         raise Unauthorized("send Authorization: Bearer <token>")
-    user_id, tenant_id = await verify_token(deps.verifier, credentials.credentials)
+    principal = await verify_token(deps.verifier, credentials.credentials)
+    user_id, tenant_id = principal.user_id, principal.tenant_id
     async with tenant_tx(deps.pool, tenant_id) as conn:
         role = await member_role(conn, user_id)
         tx = Tx(conn, Caller(user_id, tenant_id, role))

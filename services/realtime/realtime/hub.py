@@ -99,6 +99,42 @@ class Hub:
     def subscriber_count(self, tenant_id: UUID) -> int:
         return len(self._subscribers.get(tenant_id, ()))
 
+    # -- membership ---------------------------------------------------------------------------
+
+    async def watch_members(self, stop: asyncio.Event, interval_s: float) -> None:
+        """Every ``interval_s``, close the sessions of users no longer members of their tenant
+        (removed while connected): one query per tenant with connections here, whatever the
+        number of connections, instead of a timer or a query per connection."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval_s)
+            if stop.is_set():
+                return
+            try:
+                await self.revoke_removed_members()
+            except (OSError, asyncpg.PostgresError):
+                log.exception("membership check failed; next round retries")
+
+    async def revoke_removed_members(self) -> int:
+        """One round of ``watch_members``: the number of sessions closed."""
+        closed = 0
+        for tenant_id, subscribers in list(self._subscribers.items()):
+            users = sorted({s.session.user_id for s in subscribers if s.session.user_id})
+            if not users:
+                continue
+            async with tenant_tx(self._pool, tenant_id) as conn:
+                rows = await conn.fetch(
+                    "SELECT user_id FROM tenant_members WHERE user_id = ANY($1::text[])", users
+                )
+            removed = set(users) - {row["user_id"] for row in rows}
+            # Only users asked about: one who joined during the query is not judged by it.
+            for subscriber in list(self._subscribers.get(tenant_id, ())):
+                if subscriber.session.user_id in removed:
+                    subscriber.session.membership_revoked()
+                    self._after(subscriber)
+                    closed += 1
+        return closed
+
     # -- the topic ----------------------------------------------------------------------------
 
     async def start(self) -> None:

@@ -30,6 +30,8 @@ class CloseCode:
     TOO_BIG = 1009  # a client frame exceeded the maximum frame size
     INTERNAL = 1011
     UNAUTHENTICATED = 4001  # no valid token in time, token rejected, or not a member
+    TOKEN_EXPIRED = 4401  # the session's token expired: authenticate again (a new connection)
+    NOT_A_MEMBER = 4403  # the user was removed from the tenant while connected
     PROTOCOL = 4400  # malformed frame, unknown type, frame out of place
     SLOW_CONSUMER = 4008  # the send queue overflowed: reconnect and resume from your cursors
     RATE_LIMITED = 4029  # too many client frames
@@ -50,12 +52,19 @@ class Authenticate:
 
 
 @dataclass(frozen=True)
+class Reauthenticate:
+    """A fresh token sent on an open session, to extend it past the current one's expiry."""
+
+    token: str
+
+
+@dataclass(frozen=True)
 class Subscribe:
     channel: Channel
     after: int | None
 
 
-Action = Authenticate | Subscribe
+Action = Authenticate | Reauthenticate | Subscribe
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,7 @@ class Session:
         self.close_code: int | None = None
         self.peak_queue = 0
         self.auth_deadline = now + limits.auth_timeout_s
+        self.token_deadline: float | None = None  # when the token expires, on the same clock
         self._queue: deque[Outgoing] = deque()
         self._subs: dict[str, _Subscription] = {}
         self._pending_count = 0
@@ -125,6 +135,12 @@ class Session:
             self.close(CloseCode.PROTOCOL, "wait for ready before sending frames")
             return []
         assert isinstance(frame, dict)
+        if kind == "auth":
+            token = frame.get("token")
+            if not isinstance(token, str) or not token:
+                self.close(CloseCode.PROTOCOL, "auth carries a token")
+                return []
+            return [Reauthenticate(token)]
         if kind == "subscribe":
             return self._subscribe(frame)
         if kind == "unsubscribe":
@@ -159,22 +175,69 @@ class Session:
 
     # -- results of the shell's I/O -----------------------------------------------------------
 
-    def authenticated(self, *, tenant_id: UUID, user_id: str, role: str, cursor: int) -> None:
+    def authenticated(
+        self,
+        *,
+        tenant_id: UUID,
+        user_id: str,
+        role: str,
+        cursor: int,
+        token_deadline: float,
+        expires_at: int,
+    ) -> None:
+        """The first token checked out; the session lasts until ``token_deadline`` (this
+        session's clock) unless a fresh token extends it. ``expires_at`` is the token's
+        ``exp``, told to the client."""
         if self.state is not State.AUTHENTICATING:
             return
         self.state = State.OPEN
         self.tenant_id, self.user_id = tenant_id, user_id
-        tenant = str(tenant_id)
+        self.token_deadline = token_deadline
         self._push(
-            _frame(type="ready", tenant_id=tenant, user_id=user_id, role=role, cursor=cursor)
+            _frame(
+                type="ready",
+                tenant_id=str(tenant_id),
+                user_id=user_id,
+                role=role,
+                cursor=cursor,
+                expires_at=expires_at,
+            )
         )
+
+    def reauthenticated(
+        self, *, tenant_id: UUID, user_id: str, token_deadline: float, expires_at: int
+    ) -> None:
+        """A fresh token passed the same checks as the first: it must be the same user of the
+        same tenant (subscriptions and cursors belong to them), else the session closes."""
+        if self.state is not State.OPEN:
+            return
+        if (tenant_id, user_id) != (self.tenant_id, self.user_id):
+            self.close(CloseCode.UNAUTHENTICATED, "the new token is for another user or tenant")
+            return
+        self.token_deadline = max(self.token_deadline or 0.0, token_deadline)
+        self._push(_frame(type="reauthenticated", expires_at=expires_at))
 
     def auth_failed(self, reason: str) -> None:
         self.close(CloseCode.UNAUTHENTICATED, reason)
 
-    def check_auth_deadline(self, now: float) -> None:
+    def membership_revoked(self) -> None:
+        self.close(CloseCode.NOT_A_MEMBER, "no longer a member of this tenant")
+
+    def next_deadline(self) -> float | None:
+        """When ``check_deadlines`` next has something to do (None: never again)."""
+        if self.state in (State.AWAITING_AUTH, State.AUTHENTICATING):
+            return self.auth_deadline
+        if self.state is State.OPEN:
+            return self.token_deadline
+        return None
+
+    def check_deadlines(self, now: float) -> None:
+        """Close a session whose auth frame did not come (or check out) in time, or whose
+        token has expired. A caller woken early simply finds nothing due and asks again."""
         if self.state in (State.AWAITING_AUTH, State.AUTHENTICATING) and now >= self.auth_deadline:
             self.close(CloseCode.UNAUTHENTICATED, "authentication timeout")
+        elif self.state is State.OPEN and now >= (self.token_deadline or float("inf")):
+            self.close(CloseCode.TOKEN_EXPIRED, "token expired: authenticate again")
 
     def subscribe_refused(self, channel: Channel, code: str, message: str) -> None:
         """Another tenant's conversation is refused exactly like a missing one (``not_found``)."""
@@ -287,4 +350,13 @@ class Session:
             self.close(CloseCode.SLOW_CONSUMER, "send queue full: reconnect and resume")
 
 
-__all__ = ["INBOX", "Action", "Authenticate", "Close", "CloseCode", "Limits", "Session"]
+__all__ = [
+    "INBOX",
+    "Action",
+    "Authenticate",
+    "Close",
+    "CloseCode",
+    "Limits",
+    "Reauthenticate",
+    "Session",
+]

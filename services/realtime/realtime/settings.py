@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.load import load
@@ -21,12 +22,18 @@ class GatewaySettings(BaseSettings):
 
     host: str = "0.0.0.0"
     port: int = 8080
+    # /healthz /readyz /metrics: their own port, never the public one (``telemetry.ops``).
+    ops_port: int = Field(default=9180, validation_alias="OPS_PORT")
+    # Largest JSON request body, refused with 413 while it is received (``telemetry.bodycap``).
+    max_body_bytes: int = Field(default=256 * 1024, gt=0)
     # Public base URL of ingest-api; webhook URLs handed to admins are built from it.
     ingest_public_url: str = "http://127.0.0.1:8081"
     # Comma-separated Origins browsers may connect from; "*" allows any. Clients that send no
     # Origin (servers, CLIs) are not browsers and are let through.
     allowed_origins: str = ""
     auth_timeout_s: float = 5.0
+    # How often open sessions' users are checked to still be members (closed with 4403).
+    membership_check_s: float = Field(default=5.0, gt=0)
     send_queue_max: int = 1000
     max_replay: int = 500
     max_channels: int = 200

@@ -13,17 +13,28 @@ import structlog
 from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect
 
+from auth.tokens import Principal
 from db.tenant import tenant_tx
 from realtime.access import member_role, verify_token
 from realtime.channels import Channel
 from realtime.deps import Resources
 from realtime.errors import ApiError
 from realtime.hub import record_close
-from realtime.session import Authenticate, Close, CloseCode, Session, State, Subscribe
+from realtime.session import (
+    Action,
+    Authenticate,
+    Close,
+    CloseCode,
+    Reauthenticate,
+    Session,
+    State,
+)
 from realtime.settings import origin_allowed
 from realtime.store import events as event_store
 
 log = structlog.get_logger(__name__)
+
+TIMER_SLACK_S = 0.005  # past the deadline rather than just before it
 
 
 class Connection:
@@ -34,6 +45,7 @@ class Connection:
         self._wake = asyncio.Event()
         self._gone = False
         self._writer: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
 
     # -- called by the hub --------------------------------------------------------------------
 
@@ -51,24 +63,43 @@ class Connection:
     # -- the pump -----------------------------------------------------------------------------
 
     async def run(self) -> None:
-        deadline = asyncio.get_running_loop().call_later(
-            self.resources.settings.auth_timeout_s, self._auth_deadline
-        )
+        self._arm()
         reader = asyncio.create_task(self._read())
         self._writer = asyncio.create_task(self._write())
         try:
             await asyncio.wait({self._writer})  # ends on close, disconnect or cancellation
         finally:
-            deadline.cancel()
+            if self._timer is not None:
+                self._timer.cancel()
             reader.cancel()
             self._writer.cancel()
             self.resources.hub.leave(self, self.session.tenant_id)
             if self.session.close_code is not None:
                 record_close(self.session.close_code)
 
-    def _auth_deadline(self) -> None:
-        self.session.check_auth_deadline(time.monotonic())
-        self.wake()
+    def _arm(self) -> None:
+        """(Re)set the one timer of this connection to the session's next deadline: the auth
+        frame's, then the token's expiry. A loop's timer can fire a little early (uvloop's
+        clock is cached, in milliseconds), so the callback compares with the monotonic clock
+        and simply re-arms when nothing is due yet."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        deadline = self.session.next_deadline()
+        if deadline is None or deadline == float("inf"):
+            return
+        delay = max(0.0, deadline - time.monotonic()) + TIMER_SLACK_S
+        self._timer = asyncio.get_running_loop().call_later(delay, self._on_deadline)
+
+    def _on_deadline(self) -> None:
+        self._timer = None
+        self.session.check_deadlines(time.monotonic())
+        if self.session.state is State.CLOSED:
+            self.resources.hub.leave(self, self.session.tenant_id)
+            self.closing()
+            self.wake()
+        else:
+            self._arm()
 
     async def _write(self) -> None:
         try:
@@ -107,26 +138,59 @@ class Connection:
         self._gone = True
         self.wake()
 
-    async def _perform(self, action: Authenticate | Subscribe) -> None:
+    async def _perform(self, action: Action) -> None:
         if isinstance(action, Authenticate):
             await self._authenticate(action.token)
+        elif isinstance(action, Reauthenticate):
+            await self._reauthenticate(action.token)
         else:
             await self._subscribe(action.channel, action.after)
         self.wake()
 
-    async def _authenticate(self, token: str) -> None:
+    async def _check(self, token: str) -> tuple[Principal, str] | None:
+        """The token's principal and the member's role (the same checks for the first token
+        and a fresh one); None after telling the session why not."""
         r = self.resources
         try:
-            user_id, tenant_id = await verify_token(r.verifier, token)
-            async with tenant_tx(r.pool, tenant_id) as conn:
-                role = await member_role(conn, user_id)
+            principal = await verify_token(r.verifier, token)
+            async with tenant_tx(r.pool, principal.tenant_id) as conn:
+                role = await member_role(conn, principal.user_id)
         except ApiError as exc:
             self.session.auth_failed(exc.detail[:120])
+            return None
+        return principal, role
+
+    async def _authenticate(self, token: str) -> None:
+        checked = await self._check(token)
+        if checked is None:
             return
+        principal, role = checked
+        tenant_id = principal.tenant_id
         # Joined before the watermark is read: nothing committed after it can be missed.
         self.session.tenant_id = tenant_id
-        cursor = await r.hub.join(self, tenant_id)
-        self.session.authenticated(tenant_id=tenant_id, user_id=user_id, role=role, cursor=cursor)
+        cursor = await self.resources.hub.join(self, tenant_id)
+        self.session.authenticated(
+            tenant_id=tenant_id,
+            user_id=principal.user_id,
+            role=role,
+            cursor=cursor,
+            token_deadline=_deadline(principal),
+            expires_at=int(principal.expires_at),
+        )
+        self._arm()
+
+    async def _reauthenticate(self, token: str) -> None:
+        checked = await self._check(token)
+        if checked is None:
+            return
+        principal, _ = checked
+        self.session.reauthenticated(
+            tenant_id=principal.tenant_id,
+            user_id=principal.user_id,
+            token_deadline=_deadline(principal),
+            expires_at=int(principal.expires_at),
+        )
+        self._arm()
 
     async def _subscribe(self, channel: Channel, after: int | None) -> None:
         r, tenant_id = self.resources, self.session.tenant_id
@@ -157,6 +221,11 @@ class Connection:
             self.session.replayed(channel, [], upto=upto, complete=False)
         else:
             self.session.replayed(channel, missed, upto=upto, complete=True)
+
+
+def _deadline(principal: Principal) -> float:
+    """The token's expiry on the monotonic clock the session keeps its deadlines on."""
+    return time.monotonic() + (principal.expires_at - time.time())
 
 
 async def websocket_endpoint(ws: WebSocket) -> None:
