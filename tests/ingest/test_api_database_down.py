@@ -73,7 +73,7 @@ async def test_webhooks_are_accepted_while_the_database_hangs_or_refuses(
             ) as api,
             httpx.AsyncClient(timeout=30) as http,
         ):
-            url = f"{api}/webhooks/meta/{integ.webhook_key}"
+            url = f"{api.url}/webhooks/meta/{integ.webhook_key}"
 
             async def post(n: int) -> int:
                 _, body = webhooks.inbound(
@@ -100,7 +100,9 @@ async def test_webhooks_are_accepted_while_the_database_hangs_or_refuses(
             sent = 1
             for fault in (proxy.hang, proxy.refuse):
                 await fault()
-                never_seen = await http.post(f"{api}/webhooks/meta/{uuid4().hex}", content=b"{}")
+                never_seen = await http.post(
+                    f"{api.url}/webhooks/meta/{uuid4().hex}", content=b"{}"
+                )
                 assert never_seen.status_code == 503, never_seen.text
                 assert never_seen.headers["retry-after"].isdigit()
                 answers = await flow(sent)
