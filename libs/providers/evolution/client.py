@@ -37,7 +37,7 @@ class EvolutionClient:
 
     async def mark_read(self, chat_id: str, provider_message_id: str) -> None:
         call = build.mark_read_call(self._target, chat_id, provider_message_id)
-        answer = await perform(self._http, call)
+        answer = await perform(self._http, call, idempotent=True)  # reading twice is harmless
         if answer.status >= 400:
             raise build.failure(answer.status, answer.body, answer.retry_after_s)
 
@@ -46,7 +46,7 @@ class EvolutionClient:
         # Inbound media URLs are end-to-end encrypted (.enc): Evolution decrypts on
         # getBase64FromMediaMessage, which answers with the whole file inline (capped read).
         call = build.media_call(self._target, ref.provider_ref)
-        answer = await perform(self._http, call, limit=MAX_INLINE_MEDIA_BODY)
+        answer = await perform(self._http, call, limit=MAX_INLINE_MEDIA_BODY, idempotent=True)
         if answer.status >= 400:
             raise build.failure(answer.status, answer.body, answer.retry_after_s)
         data = f.load_object(answer.body) or {}
@@ -74,7 +74,7 @@ class EvolutionClient:
 
     async def health(self) -> Health:
         try:
-            answer = await perform(self._http, build.health_call(self._target))
+            answer = await perform(self._http, build.health_call(self._target), idempotent=True)
         except ProviderFailure as exc:
             return Health(ok=False, detail=exc.reason)
         if answer.status >= 400:

@@ -86,6 +86,7 @@ async def run() -> None:
                 client_for=provider_client,
                 group_id=settings.group_id,
                 default_rate_per_s=settings.default_rate_per_s,
+                record_retry_s=settings.record_retry_s,
             )
             await _serve(deps, settings, kafka, stop)
     finally:

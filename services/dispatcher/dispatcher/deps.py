@@ -42,3 +42,5 @@ class Deps:
     client_for: ClientFactory
     group_id: str
     default_rate_per_s: float | None = None
+    # How long recording an outcome is retried over a database blip (DISPATCHER_RECORD_RETRY_S).
+    record_retry_s: float = 30.0

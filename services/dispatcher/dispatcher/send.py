@@ -1,7 +1,10 @@
 """One send request, start to finish: decide from the row, claim, call the provider with
 retries, record the outcome. Never sends twice: the claim (``send_started_at``, committed
 before the call) is released only when an attempt failed in a way that proves nothing was
-sent; a claim found standing means the outcome is unknown, and the message fails saying so.
+sent (``Retryable``: nothing left, or the provider refused). An ambiguous end (``Ambiguous``:
+the request was written and no answer says what became of it) and a claim found standing
+both leave the message 'unknown' ("may have been sent"), with the claim kept, so nothing
+sends it again; the provider's echo or status webhook moves it on later (ingest-worker).
 """
 
 import time
@@ -96,7 +99,8 @@ async def _send(
             return await ready.client.send(request)
         except Retryable:
             # The provider answered (or never got) the call and said "not now": nothing was
-            # sent, so the next attempt, here or after a crash, may claim it again.
+            # sent, so the next attempt, here or after a crash, may claim it again. An
+            # Ambiguous end keeps the claim: the message may be out there.
             async with tenant_tx(deps.pool, tenant_id) as conn:
                 await store.release_send(conn, message_id=event.message_id)
             raise
@@ -143,5 +147,9 @@ async def _fail(
         failed=failed,
         traceparent=event.traceparent,
     )
-    metrics.SENDS.labels(event.provider.value, f"failed_{failed.error_code}").inc()
-    log.info("message failed", error_code=failed.error_code)
+    outcome_label = "unknown" if failed.unknown else f"failed_{failed.error_code}"
+    metrics.SENDS.labels(event.provider.value, outcome_label).inc()
+    log.info(
+        "message may have been sent" if failed.unknown else "message failed",
+        error_code=failed.error_code,
+    )
