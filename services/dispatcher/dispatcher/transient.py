@@ -28,6 +28,9 @@ T = TypeVar("T")
 TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,  # class 08: the connection is gone or never came up
     asyncpg.InterfaceError,  # "connection is closed" / released mid-use
+    # A connection whose backend died mid-statement can be left between protocol states
+    # ("cannot switch to state ...; another operation is in progress"); the pool drops it.
+    asyncpg.InternalClientError,
     asyncpg.OperatorInterventionError,  # class 57: admin shutdown, terminated backend, restart
     asyncpg.InsufficientResourcesError,  # class 53: too many connections, out of memory
     asyncpg.TransactionRollbackError,  # class 40: serialization failure, deadlock
@@ -49,13 +52,17 @@ async def retrying(what: str, action: Callable[[], Awaitable[T]], *, within_s: f
             error=repr(error),
         )
 
-    async for attempt in AsyncRetrying(
-        retry=retry_if_exception_type(TRANSIENT),
-        stop=stop_after_delay(within_s),
-        wait=wait_exponential_jitter(multiplier=0.05, max=2.0, jitter=0.1),
-        before_sleep=before_sleep,
-        reraise=True,
-    ):
-        with attempt:
-            return await action()
+    try:
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(TRANSIENT),
+            stop=stop_after_delay(within_s),
+            wait=wait_exponential_jitter(multiplier=0.05, max=2.0, jitter=0.1),
+            before_sleep=before_sleep,
+            reraise=True,
+        ):
+            with attempt:
+                return await action()
+    except Exception as exc:
+        log.error("recording an outcome failed", what=what, error=repr(exc))
+        raise
     raise AssertionError("tenacity ends with a result or the last exception")  # unreachable

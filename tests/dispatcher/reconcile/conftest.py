@@ -129,7 +129,11 @@ async def wire_reporting(
     ingest_url: str,
     tenant_id: UUID,
     provider: Provider,
+    *,
+    echo: bool = False,
 ) -> Reporting:
+    """``echo``: the simulator echoes every accepted send (Evolution, Z-API); the accepting
+    faults echo theirs anyway."""
     account = f"{provider.value}-{uuid4().hex[:10]}"
     token = secrets.token_urlsafe(16)
     secret = secrets.token_urlsafe(16)
@@ -158,6 +162,7 @@ async def wire_reporting(
         access_token=token,
         client_token=f"ct-{token}" if provider is Provider.ZAPI else None,
         statuses=True,
+        echo=echo,
     )
     return Reporting(tenant_id, provider, account, integration, pool)
 
