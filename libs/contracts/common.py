@@ -20,7 +20,7 @@ class Provider(StrEnum):
 class ErrorClass(StrEnum):
     """How a provider error must be handled; the dispatcher branches on it."""
 
-    RETRYABLE = "retryable"  # 5xx, timeouts, connection errors
+    RETRYABLE = "retryable"  # nothing sent: connection errors, the provider's own 5xx
     RATE_LIMITED = "rate_limited"  # 429 / throttling, maybe with a retry hint
     PERMANENT = "permanent"  # bad number, 24-hour window closed, invalid parameter
     AUTH = "auth"  # token expired or revoked: the integration needs attention

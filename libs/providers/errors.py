@@ -1,7 +1,8 @@
 """What can go wrong at a provider, as types the caller branches on.
 
     ProviderFailure                 anything the provider (or the way to it) said no to
-    ├── Retryable                   5xx, timeouts, connection errors: try again later
+    ├── Retryable                   nothing was sent (connection not made, request not
+    │                               written, the provider's own 5xx): try again later
     │   └── RateLimited             429 / throttling codes; retry_after_s when the provider hints
     ├── Ambiguous                   the call may have taken effect: read timeout or reset
     │                               after the request was written, a 5xx that is not the
