@@ -10,6 +10,7 @@ simulator posts to the integration's webhook URL; Evolution contacts are keyed b
 import asyncio
 import secrets
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
@@ -42,6 +43,7 @@ from tests.ingest.api_fixtures import api_settings, serving
 
 READ_S = 0.5  # DISPATCHER_HTTP_READ_S of these tests
 LATE_S = 1.5  # how late the simulator answers: beyond READ_S
+PATIENT_READ_S = 30.0
 POLICY = RetryPolicy(max_attempts=4, initial_s=0.05, max_s=0.2, max_hint_s=10.0)
 
 
@@ -70,26 +72,8 @@ async def short_http() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-@pytest.fixture(scope="module")
-async def unsure_dispatcher(
-    app_pool: asyncpg.Pool,
-    vault: Vault,
-    short_http: httpx.AsyncClient,
-    publisher: Any,
-    s3_client: Any,
-    s3_settings: S3Settings,
-    kafka_settings: KafkaSettings,
-) -> AsyncIterator[Dispatcher]:
-    deps: Deps = build_deps(
-        app_pool,
-        vault,
-        short_http,
-        publisher,
-        s3_client,
-        s3_settings.bucket,
-        policy=POLICY,
-        concurrency=32,
-    )
+@asynccontextmanager
+async def _running(deps: Deps, kafka_settings: KafkaSettings) -> AsyncIterator[Dispatcher]:
     running = Dispatcher(deps, kafka_settings)
     await running.consumer.start()
     stop = asyncio.Event()
@@ -100,6 +84,50 @@ async def unsure_dispatcher(
         stop.set()
         await task
         await running.consumer.stop()
+
+
+@pytest.fixture(scope="module")
+async def unsure_dispatcher(
+    app_pool: asyncpg.Pool,
+    vault: Vault,
+    short_http: httpx.AsyncClient,
+    publisher: Any,
+    s3_client: Any,
+    s3_settings: S3Settings,
+    kafka_settings: KafkaSettings,
+) -> AsyncIterator[Dispatcher]:
+    """A dispatcher whose provider answers time out after READ_S."""
+    deps = build_deps(
+        app_pool,
+        vault,
+        short_http,
+        publisher,
+        s3_client,
+        s3_settings.bucket,
+        policy=POLICY,
+        concurrency=32,
+    )
+    async with _running(deps, kafka_settings) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+async def patient_dispatcher(
+    app_pool: asyncpg.Pool,
+    vault: Vault,
+    publisher: Any,
+    s3_client: Any,
+    s3_settings: S3Settings,
+    kafka_settings: KafkaSettings,
+) -> AsyncIterator[Dispatcher]:
+    """A dispatcher that waits PATIENT_READ_S for an answer: long enough for a slow machine
+    to let a webhook posted before the answer reach the database first."""
+    async with create_client(read_s=PATIENT_READ_S, egress="loopback") as http:
+        deps = build_deps(
+            app_pool, vault, http, publisher, s3_client, s3_settings.bucket, policy=POLICY
+        )
+        async with _running(deps, kafka_settings) as running:
+            yield running
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,9 @@ from db.tenant import tenant_tx
 from tests.dispatcher.conftest import Dispatcher, Sim, queue, wait_until
 from tests.dispatcher.reconcile.conftest import wire_reporting
 
-ECHO_LEAD_S = 3.0  # the echo is posted this long before the send's answer (< read timeout)
+# The echo is posted (and acknowledged by ingest-api) this long before the send's answer:
+# ingest-worker has that long to apply it (patient_dispatcher waits longer for the answer).
+ECHO_LEAD_S = 8.0
 
 
 def _sent(provider: Provider) -> float:
@@ -45,7 +47,7 @@ async def test_the_echo_of_a_send_is_the_same_message(
     vault: Vault,
     sim: Sim,
     ingest_url: str,
-    dispatcher: Dispatcher,
+    patient_dispatcher: Dispatcher,
 ) -> None:
     tenant = await make_tenant()
     reporting = await wire_reporting(app_pool, vault, sim, ingest_url, tenant, provider, echo=True)
@@ -56,7 +58,7 @@ async def test_the_echo_of_a_send_is_the_same_message(
             "echo_first", provider=provider, endpoint="send", delay_s=ECHO_LEAD_S
         )
     sent_before = _sent(provider)
-    await dispatcher.run([event], [tenant])
+    await patient_dispatcher.run([event], [tenant])
     if order == "echo_first":
         # run() returns once the message is no longer queued: here the echo did that, while
         # the provider's answer was still held back.
