@@ -20,7 +20,10 @@ class Provider(StrEnum):
 class ErrorClass(StrEnum):
     """How a provider error must be handled; the dispatcher branches on it."""
 
-    RETRYABLE = "retryable"  # 5xx, timeouts, connection errors
+    RETRYABLE = "retryable"  # nothing sent: connection errors, the provider's own 5xx
     RATE_LIMITED = "rate_limited"  # 429 / throttling, maybe with a retry hint
     PERMANENT = "permanent"  # bad number, 24-hour window closed, invalid parameter
     AUTH = "auth"  # token expired or revoked: the integration needs attention
+    # The call ended without saying whether it took effect (read timeout after the request
+    # was written, a proxy's 502/503/504, a 2xx without the message id): never resent.
+    AMBIGUOUS = "ambiguous"

@@ -160,6 +160,9 @@ class StatusReported(_Routed):
     reported_at: datetime
     error: ProviderError | None = None
     provider_status_raw: str | None = None
+    # Our own id of the message, when the provider echoes it back (Meta's
+    # ``biz_opaque_callback_data``): it finds a message whose provider id we never got.
+    client_message_id: str | None = None
 
 
 class WebhookRecorded(Event):

@@ -52,6 +52,7 @@ class ParsedStatus:
     recipient: str | None = None
     error: ProviderError | None = None
     provider_status_raw: str | None = None
+    client_message_id: str | None = None  # ours, echoed back (Meta biz_opaque_callback_data)
 
 
 @dataclass(frozen=True)

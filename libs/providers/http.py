@@ -9,13 +9,14 @@ explicit allow-list; https unless the policy allows http.
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from providers.call import Call, retry_after
 from providers.egress import EgressPolicy
-from providers.errors import Permanent, Retryable
+from providers.errors import Ambiguous, Permanent, ProviderFailure, Retryable, as_retryable
 from providers.netguard import Resolver, guarded_transport, system_resolve
 
 MAX_API_BODY = 1 * 1024 * 1024  # JSON answers of send/status/info calls
@@ -67,8 +68,57 @@ async def read_capped(response: httpx.Response, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def perform(http: httpx.AsyncClient, call: Call, limit: int = MAX_API_BODY) -> Answer:
-    """Do ``call``; transport problems become ``Retryable``, redirects are refused."""
+# Failures that happen before a byte of the request can have reached the provider.
+_BEFORE_SENDING = (
+    httpx.ConnectError,  # refused, DNS, TLS handshake
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.ProxyError,
+    httpx.UnsupportedProtocol,
+)
+
+
+class _Progress:
+    """How far the request got, from httpcore's ``trace`` events: once the body is written the
+    provider may act on it, whatever happens to the answer."""
+
+    def __init__(self) -> None:
+        self.traced = False
+        self.written = False
+
+    async def __call__(self, event: str, info: dict[str, Any]) -> None:
+        self.traced = True
+        if event.endswith("send_request_body.complete"):
+            self.written = True
+
+
+def _transport_failure(exc: httpx.TransportError, progress: _Progress) -> ProviderFailure:
+    """Nothing left (connect error or timeout, no pooled connection free in time, or the
+    request not completely written: a write timeout or error means the provider never had the
+    whole body, so it cannot have acted on it) → ``Retryable``. Written, then a read timeout,
+    reset or broken answer → ``Ambiguous``. A transport that reports no progress (not httpcore)
+    is taken as written: only what certainly preceded sending may be retried."""
+    name = type(exc).__name__
+    sent = progress.written or not progress.traced
+    if isinstance(exc, _BEFORE_SENDING) or not sent:
+        return Retryable(f"could not reach the provider ({name}); nothing was sent")
+    return Ambiguous(f"the request reached the provider but its answer did not arrive ({name})")
+
+
+async def perform(
+    http: httpx.AsyncClient,
+    call: Call,
+    limit: int = MAX_API_BODY,
+    *,
+    idempotent: bool | None = None,
+) -> Answer:
+    """Do ``call``; transport problems become ``Retryable`` (nothing was sent) or
+    ``Ambiguous`` (the request was written, the answer never came), redirects are refused.
+    ``idempotent`` (default: GET and HEAD) calls get ``Retryable`` for ambiguous ends too:
+    doing them twice is harmless."""
+    if idempotent is None:
+        idempotent = call.method.upper() in ("GET", "HEAD")
+    progress = _Progress()
     try:
         request = http.build_request(
             call.method,
@@ -76,6 +126,7 @@ async def perform(http: httpx.AsyncClient, call: Call, limit: int = MAX_API_BODY
             json=call.json,
             headers=dict(call.headers),
             params=dict(call.params) or None,
+            extensions={"trace": progress},
         )
         response = await http.send(request, stream=True)
         try:
@@ -88,10 +139,11 @@ async def perform(http: httpx.AsyncClient, call: Call, limit: int = MAX_API_BODY
             body = await read_capped(response, limit)
         finally:
             await response.aclose()
-    except httpx.TimeoutException as exc:
-        raise Retryable(f"timed out calling the provider ({type(exc).__name__})") from exc
     except httpx.TransportError as exc:
-        raise Retryable(f"could not reach the provider ({type(exc).__name__})") from exc
+        failure = _transport_failure(exc, progress)
+        if isinstance(failure, Ambiguous) and idempotent:
+            raise as_retryable(failure) from exc
+        raise failure from exc
     return Answer(response.status_code, body, dict(response.headers))
 
 

@@ -50,9 +50,11 @@ class SimControl:
         out_of_order: bool = False,
         duplicate: bool = False,
         status_delay_s: float = 0.0,
+        echo: bool = False,
     ) -> None:
         """Register (or replace) an integration. ``access_token`` is what the adapter must present
-        (Meta bearer, Evolution apikey, Z-API instance token); None accepts any."""
+        (Meta bearer, Evolution apikey, Z-API instance token); None accepts any. ``echo``: post
+        the ``fromMe`` echo of every accepted send (Evolution, Z-API)."""
         await self._call(
             "POST",
             "/_sim/integrations",
@@ -71,6 +73,7 @@ class SimControl:
                     "duplicate": duplicate,
                     "delay_s": status_delay_s,
                 },
+                "echo": echo,
             },
         )
 
@@ -117,9 +120,11 @@ class SimControl:
         delay_s: float = 5.0,
     ) -> None:
         """Arm a fault: kind error_5xx | rate_limit | timeout | slow | window_closed |
-        expired_token,
-        on endpoint send | mark_read | media_info | media | upload | health | *, for ``times`` calls
-        (None: until cleared)."""
+        expired_token (answered instead of the provider), or, for sends, late_answer |
+        accepted_502 | accepted_no_id | echo_first (the send is accepted, echoed and its
+        statuses played, then answered so: see ``simulator.accepting``); on endpoint send |
+        mark_read | media_info | media | upload | health | *, for ``times`` calls (None: until
+        cleared)."""
         await self._call(
             "POST",
             "/_sim/faults",

@@ -37,12 +37,24 @@ class IntegrationIn(BaseModel):
     access_token: str | None = None
     client_token: str | None = None
     statuses: StatusPlanIn = StatusPlanIn()
+    echo: bool = False
 
 
 class FaultIn(BaseModel):
     provider: Provider | None = None
     endpoint: str = "*"
-    kind: Literal["error_5xx", "rate_limit", "timeout", "slow", "window_closed", "expired_token"]
+    kind: Literal[
+        "error_5xx",
+        "rate_limit",
+        "timeout",
+        "slow",
+        "window_closed",
+        "expired_token",
+        "late_answer",
+        "accepted_502",
+        "accepted_no_id",
+        "echo_first",
+    ]
     times: int | None = Field(1, ge=1)
     status: int = 503
     retry_after_s: float | None = 1.0

@@ -83,23 +83,35 @@ def after_send(
     integration: Integration,
     message_id: str,
     recipient: str,
+    *,
+    client_ref: str | None = None,
+    echo: bytes | None = None,
 ) -> None:
-    """Queue sent → delivered → read webhooks for an accepted send (per the integration's plan)."""
+    """Queue the webhooks of an accepted send: the ``fromMe`` ``echo`` (Evolution / Z-API)
+    when given, then sent → delivered → read per the integration's plan (Meta's carry the
+    send's ``client_ref``, its biz_opaque_callback_data)."""
     plan = integration.statuses
-    if not plan.enabled or not integration.webhook_url:
+    if not integration.webhook_url or not (plan.enabled or echo is not None):
         return
-    sequence = list(plan.sequence)
+    sequence = list(plan.sequence) if plan.enabled else []
     if plan.out_of_order:
         sequence.reverse()
     if plan.duplicate:
         sequence = [s for s in sequence for _ in (0, 1)]
 
     async def play() -> None:
+        if echo is not None:
+            await post(state, http, integration, echo, "echo")
         for value in sequence:
             if plan.delay_s:
                 await asyncio.sleep(plan.delay_s)
             body = webhooks.status(
-                integration.provider, integration.account_id, message_id, value, recipient
+                integration.provider,
+                integration.account_id,
+                message_id,
+                value,
+                recipient,
+                client_ref,
             )
             await post(state, http, integration, body, f"status:{value}")
 

@@ -2,7 +2,7 @@
 enough to the real ones for the adapters (same paths, auth headers, bodies, answers, errors).
 
 Numbers starting with ``000`` are "not on WhatsApp" (Meta 131026, Evolution exists:false,
-Z-API 400).
+Z-API 400). An accepted send's webhooks and answer are ``accepting.accept``'s.
 """
 
 import secrets
@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from contracts.common import Provider
-from simulator import driver, faults, media
+from simulator import accepting, faults, media
 from simulator.runtime import Runtime
 from simulator.state import Integration
 
@@ -105,13 +105,19 @@ async def meta_messages(version: str, account: str, request: Request) -> Respons
         Provider.META, account, endpoint, action, body, dict(request.headers), 200, message_id
     )
     assert integration is not None
-    driver.after_send(rt.state, rt.http, integration, message_id, to)
-    return JSONResponse(
-        {
+    return await accepting.accept(
+        rt,
+        integration,
+        provider_message_id=message_id,
+        recipient=to,
+        action=action,
+        body=body,
+        answer={
             "messaging_product": "whatsapp",
             "contacts": [{"input": to, "wa_id": to.lstrip("+")}],
             "messages": [{"id": message_id}],
-        }
+        },
+        status=200,
     )
 
 
@@ -263,9 +269,14 @@ async def evolution_send(action: str, instance: str, request: Request) -> Respon
         provider_message_id,
     )
     assert integration is not None
-    driver.after_send(rt.state, rt.http, integration, provider_message_id, number)
-    return JSONResponse(
-        {
+    return await accepting.accept(
+        rt,
+        integration,
+        provider_message_id=provider_message_id,
+        recipient=number,
+        action=action,
+        body=body,
+        answer={
             "key": {"remoteJid": jid, "fromMe": True, "id": key_id},
             "pushName": "",
             "status": "PENDING",
@@ -275,7 +286,7 @@ async def evolution_send(action: str, instance: str, request: Request) -> Respon
             "instanceId": "00000000-0000-4000-8000-000000000000",
             "source": "unknown",
         },
-        status_code=201,
+        status=201,
     )
 
 
@@ -356,9 +367,15 @@ async def zapi_post(instance: str, token: str, endpoint: str, request: Request) 
         Provider.ZAPI, instance, kind, endpoint, body, dict(request.headers), 200, message_id
     )
     assert integration is not None
-    driver.after_send(rt.state, rt.http, integration, message_id, phone)
-    return JSONResponse(
-        {"zaapId": secrets.token_hex(16).upper(), "messageId": message_id, "id": message_id}
+    return await accepting.accept(
+        rt,
+        integration,
+        provider_message_id=message_id,
+        recipient=phone,
+        action=endpoint,
+        body=body,
+        answer={"zaapId": secrets.token_hex(16).upper(), "messageId": message_id, "id": message_id},
+        status=200,
     )
 
 

@@ -13,6 +13,12 @@ import uvicorn
 from simulator.app import create_app
 from simulator.state import SimState
 
+# How long an idle keep-alive connection stays open. Real provider front ends keep idle
+# connections far longer than a client's pool does (httpx expires them after 5 s); with
+# uvicorn's default (also 5 s) the simulator would close connections just as clients reuse
+# them, and a send written onto a connection closed under it ends "may have been sent".
+KEEP_ALIVE_S = 75
+
 
 @dataclass(frozen=True)
 class RunningSimulator:
@@ -36,7 +42,12 @@ def running(
     base_url = f"http://{host}:{port}"
     state = SimState()
     config = uvicorn.Config(
-        create_app(base_url, state), host=host, port=port, log_level="warning", lifespan="on"
+        create_app(base_url, state),
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="provider-simulator", daemon=True)
@@ -56,4 +67,10 @@ def running(
 def serve(host: str, port: int) -> None:
     """Foreground server; uvicorn handles SIGINT/SIGTERM gracefully."""
     base_url = f"http://{host}:{port}"
-    uvicorn.run(create_app(base_url), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(base_url),
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )

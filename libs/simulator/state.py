@@ -15,7 +15,13 @@ ENDPOINTS = (
     "upload",
     "health",
 )
-FAULT_KINDS = ("error_5xx", "rate_limit", "timeout", "slow", "window_closed", "expired_token")
+# Faults that answer instead of the provider (nothing is accepted).
+REFUSING_FAULTS = ("error_5xx", "rate_limit", "timeout", "slow", "window_closed", "expired_token")
+# Faults of sends that are accepted (recorded, echoed, statuses played) and then answered
+# badly: late (``delay_s``), a proxy's 502, a 2xx without the message id, or only after the
+# echo (Meta: the first status webhook) has been posted and ``delay_s`` has passed.
+ACCEPTING_FAULTS = ("late_answer", "accepted_502", "accepted_no_id", "echo_first")
+FAULT_KINDS = REFUSING_FAULTS + ACCEPTING_FAULTS
 
 
 @dataclass
@@ -39,6 +45,8 @@ class Integration:
     access_token: str | None = None  # Meta bearer / Evolution apikey / Z-API instance token
     client_token: str | None = None  # Z-API Client-Token
     statuses: StatusPlan = field(default_factory=StatusPlan)
+    # Post the fromMe echo of every accepted send (Evolution / Z-API; accepting faults always do)
+    echo: bool = False
 
 
 @dataclass
@@ -83,9 +91,14 @@ class SimState:
     def integration(self, provider: Provider, account_id: str) -> Integration | None:
         return self.integrations.get((provider, account_id))
 
-    def take_fault(self, provider: Provider, endpoint: str) -> Fault | None:
+    def take_fault(
+        self, provider: Provider, endpoint: str, kinds: tuple[str, ...] = REFUSING_FAULTS
+    ) -> Fault | None:
+        """The next armed fault of ``kinds`` for this call, counted as used."""
         for fault in self.faults:
             if fault.provider not in (None, provider) or fault.endpoint not in ("*", endpoint):
+                continue
+            if fault.kind not in kinds:
                 continue
             if fault.times is not None:
                 fault.times -= 1

@@ -176,13 +176,17 @@ def meta_message(
     return message_id, meta_envelope(account, {"contacts": contacts, "messages": [msg]})
 
 
-def meta_status(account: str, message_id: str, status: str, recipient: str) -> bytes:
+def meta_status(
+    account: str, message_id: str, status: str, recipient: str, client_ref: str | None = None
+) -> bytes:
     item: dict[str, Any] = {
         "id": message_id,
         "status": status,
         "timestamp": str(int(time.time())),
         "recipient_id": recipient,
     }
+    if client_ref is not None:  # the send's biz_opaque_callback_data, echoed on every status
+        item["biz_opaque_callback_data"] = client_ref
     if status == "failed":
         item["errors"] = [
             {
@@ -475,7 +479,17 @@ def inbound(
     return builder(account, who, spec, media_base)
 
 
-def status(provider: Provider, account: str, message_id: str, value: str, recipient: str) -> bytes:
+def status(
+    provider: Provider,
+    account: str,
+    message_id: str,
+    value: str,
+    recipient: str,
+    client_ref: str | None = None,
+) -> bytes:
+    """A status webhook; ``client_ref`` is Meta's ``biz_opaque_callback_data`` of the send."""
+    if provider is Provider.META:
+        return meta_status(account, message_id, value, recipient, client_ref)
     builder = {
         Provider.META: meta_status,
         Provider.EVOLUTION: evolution_status,

@@ -144,7 +144,8 @@ async def test_sigkill_in_a_loop_never_sends_twice_and_leaves_nothing_queued(
         )
     assert len(rows) == MESSAGES
     statuses = Counter(r["status"] for r in rows)
-    assert set(statuses) <= {"sent", "failed"}, statuses
-    assert all(r["error_reason"] for r in rows if r["status"] == "failed")
+    # A kill mid-call leaves "may have been sent" ('unknown'), never 'failed' or a resend.
+    assert set(statuses) <= {"sent", "unknown"}, statuses
+    assert all(r["error_reason"] for r in rows if r["status"] == "unknown")
     assert all(r["provider_message_id"] in recorded_ids for r in rows if r["status"] == "sent")
     assert kills_mid_flow > 0, "no kill landed while sends were flowing"

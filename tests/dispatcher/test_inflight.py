@@ -1,7 +1,7 @@
 """A send request that meets another attempt's claim (a republished copy, a redelivery after a
 rebalance or a crash) over the real broker, Postgres and the simulator: while the claim is
 younger than DISPATCHER_UNKNOWN_AFTER_S it waits for that attempt's outcome; only an older
-claim fails the message as "outcome unknown". The sweep's fails check the claim too."""
+claim leaves the message "unknown" ("outcome unknown"). The sweep's fails check the claim too."""
 
 import asyncio
 import dataclasses
@@ -88,7 +88,7 @@ async def test_a_request_meeting_a_young_claim_waits_for_its_outcome(
     assert (row["status"], row["provider_message_id"]) == ("sent", "wamid.elsewhere")
 
 
-async def test_a_claim_older_than_the_bound_fails_the_message_as_outcome_unknown(
+async def test_a_claim_older_than_the_bound_leaves_the_message_unknown(
     wire: Callable[..., Any],
     sim: Sim,
     app_pool: asyncpg.Pool,
@@ -102,7 +102,7 @@ async def test_a_claim_older_than_the_bound_fails_the_message_as_outcome_unknown
     )
     await dispatcher.run([request], [w.tenant_id])
     row = await message_row(app_pool, w.tenant_id, request.message_id)
-    assert (row["status"], row["error_code"]) == ("failed", "outcome_unknown")
+    assert (row["status"], row["error_code"]) == ("unknown", "outcome_unknown")
     assert await sim.control.sends(account_id=w.account) == []
 
 
@@ -127,21 +127,21 @@ async def test_the_sweeps_fail_queries_leave_a_message_claimed_meanwhile_alone(
             )
             return row is not None
 
-        async def unknown_fail(message: UUID) -> bool:
-            row = await store.mark_failed_unknown(
+        async def mark_unknown(message: UUID) -> bool:
+            row = await store.mark_unknown_stale(
                 conn, message_id=message, error_code="x", error_reason="test", older_than_s=300
             )
             return row is not None
 
         assert await unclaimed_fail(claimed.message_id) is False
         assert await unclaimed_fail(unclaimed.message_id) is True
-        assert await unknown_fail(renewed.message_id) is False
-        assert await unknown_fail(stale.message_id) is True
+        assert await mark_unknown(renewed.message_id) is False
+        assert await mark_unknown(stale.message_id) is True
     statuses = [
         (await message_row(app_pool, w.tenant_id, r.message_id))["status"]
         for r in (claimed, renewed, stale, unclaimed)
     ]
-    assert statuses == ["queued", "queued", "failed", "failed"]
+    assert statuses == ["queued", "queued", "unknown", "failed"]
 
 
 async def test_stopping_ends_the_wait_for_a_claim_and_leaves_that_claim_alone(

@@ -67,8 +67,8 @@ def test_meta_bare_http_errors() -> None:
     assert type(meta.failure(429, b"", 3.0)) is errors.RateLimited
 
 
-def test_meta_send_answer_without_id_is_retryable() -> None:
-    with pytest.raises(errors.Retryable):
+def test_meta_send_answer_without_id_may_have_been_sent() -> None:
+    with pytest.raises(errors.Ambiguous):
         meta.read_send_response(200, b'{"messages": []}', None)
 
 

@@ -15,8 +15,8 @@ import orjson
 from contracts.outbound import OutboundMedia, OutboundReaction, OutboundTemplate, OutboundText
 from providers import fields as f
 from providers.base import SendRequest, SendResult
-from providers.call import Call, classify_http
-from providers.errors import Permanent, ProviderFailure, Retryable
+from providers.call import Call, classify_http, no_message_id, unsure_send
+from providers.errors import Permanent, ProviderFailure
 from providers.evolution.ids import compose, split, to_jid
 
 
@@ -91,13 +91,17 @@ def health_call(target: EvolutionTarget) -> Call:
 
 
 def read_send_response(status: int, body: bytes, retry_after_s: float | None) -> SendResult:
+    """The send's result; ``Ambiguous`` for a 2xx without ``key.id`` and for a 5xx without
+    Evolution's error envelope (a proxy's answer: the message may have gone out)."""
     data = f.load_object(body)
-    if status >= 400 or data is None:
-        raise failure(status, body, retry_after_s)
-    key = f.obj(data, "key")
+    if status >= 400:
+        own_error = data is not None and ("response" in data or "error" in data)
+        unsure = unsure_send("Evolution", status, own_error=own_error)
+        raise unsure or failure(status, body, retry_after_s)
+    key = f.obj(data or {}, "key")
     jid, key_id = f.text(key, "remoteJid"), f.text(key, "id")
-    if not jid or not key_id:
-        raise Retryable("Evolution answered without key.id", status=status)
+    if not jid or not key_id or data is None:
+        raise no_message_id("Evolution", status)
     return SendResult(provider_message_id=compose(jid, key_id), raw=data)
 
 

@@ -37,7 +37,7 @@ class EvolutionClient:
 
     async def mark_read(self, chat_id: str, provider_message_id: str) -> None:
         call = build.mark_read_call(self._target, chat_id, provider_message_id)
-        answer = await perform(self._http, call)
+        answer = await perform(self._http, call, idempotent=True)  # reading twice is harmless
         if answer.status >= 400:
             raise build.failure(answer.status, answer.body, answer.retry_after_s)
 
@@ -69,7 +69,7 @@ class EvolutionClient:
 
     async def health(self) -> Health:
         try:
-            answer = await perform(self._http, build.health_call(self._target))
+            answer = await perform(self._http, build.health_call(self._target), idempotent=True)
         except ProviderFailure as exc:
             return Health(ok=False, detail=exc.reason)
         if answer.status >= 400:

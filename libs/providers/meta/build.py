@@ -13,7 +13,7 @@ from contracts.common import ErrorClass
 from contracts.outbound import OutboundMedia, OutboundReaction, OutboundTemplate, OutboundText
 from providers import fields as f
 from providers.base import SendRequest, SendResult
-from providers.call import Call, classify_http
+from providers.call import Call, classify_http, no_message_id, unsure_send
 from providers.errors import (
     AuthFailed,
     Permanent,
@@ -128,13 +128,17 @@ def health_call(target: MetaTarget) -> Call:
 
 
 def read_send_response(status: int, body: bytes, retry_after_s: float | None) -> SendResult:
+    """The send's result; ``Ambiguous`` for a 2xx without a message id and for a 5xx without
+    Meta's error envelope (a proxy's answer: the message may have gone out)."""
     data = f.load_object(body)
-    if status >= 400 or data is None:
-        raise failure(status, body, retry_after_s)
-    messages = f.arr(data, "messages")
+    if status >= 400:
+        own_error = f.text(f.obj(data or {}, "error"), "code") is not None
+        unsure = unsure_send("Meta", status, own_error=own_error)
+        raise unsure or failure(status, body, retry_after_s)
+    messages = f.arr(data, "messages") if data is not None else []
     message_id = f.text(messages[0], "id") if messages else None
-    if not message_id:
-        raise Retryable("Meta answered without a message id", status=status)
+    if not message_id or data is None:
+        raise no_message_id("Meta", status)
     return SendResult(provider_message_id=message_id, raw=data)
 
 

@@ -38,7 +38,9 @@ class MetaClient:
         return build.read_send_response(answer.status, answer.body, answer.retry_after_s)
 
     async def mark_read(self, chat_id: str, provider_message_id: str) -> None:
-        answer = await perform(self._http, build.mark_read_call(self._target, provider_message_id))
+        answer = await perform(
+            self._http, build.mark_read_call(self._target, provider_message_id), idempotent=True
+        )
         if answer.status >= 400:
             raise build.failure(answer.status, answer.body, answer.retry_after_s)
 
@@ -85,7 +87,7 @@ class MetaClient:
 
     async def health(self) -> Health:
         try:
-            answer = await perform(self._http, build.health_call(self._target))
+            answer = await perform(self._http, build.health_call(self._target), idempotent=True)
         except ProviderFailure as exc:
             return Health(ok=False, detail=exc.reason)
         data = f.load_object(answer.body) or {}

@@ -245,6 +245,9 @@ def _status(raw: Any, account: str) -> ParsedStatus | str:
         recipient=f.text(raw, "recipient_id") or f.text(raw, "recipient_user_id"),
         error=error,
         provider_status_raw=status_raw,
+        # build.send_call sets it to our client message id: it finds the message when the
+        # send's own answer (and so the wamid) never reached us.
+        client_message_id=f.text(raw, "biz_opaque_callback_data"),
     )
 
 

@@ -14,8 +14,8 @@ from typing import Any
 from contracts.outbound import OutboundMedia, OutboundReaction, OutboundTemplate, OutboundText
 from providers import fields as f
 from providers.base import SendRequest, SendResult
-from providers.call import Call, classify_http
-from providers.errors import AuthFailed, Permanent, ProviderFailure, Retryable
+from providers.call import Call, classify_http, no_message_id, unsure_send
+from providers.errors import AuthFailed, Permanent, ProviderFailure
 
 DEFAULT_BASE_URL = "https://api.z-api.io"
 
@@ -74,14 +74,18 @@ def health_call(target: ZapiTarget) -> Call:
 
 
 def read_send_response(status: int, body: bytes, retry_after_s: float | None) -> SendResult:
+    """The send's result; ``Ambiguous`` for a 2xx without ``messageId`` and for a 5xx without
+    Z-API's ``{"error"}`` answer (a proxy's answer: the message may have gone out)."""
     data = f.load_object(body)
-    if status >= 400 or data is None:
-        raise failure(status, body, retry_after_s)
-    if f.text(data, "error"):
-        raise failure(status if status >= 400 else 400, body, retry_after_s)
-    message_id = f.text(data, "messageId") or f.text(data, "id")
-    if not message_id:
-        raise Retryable("Z-API answered without a messageId", status=status)
+    if status >= 400:
+        own_error = data is not None and bool(f.text(data, "error") or f.text(data, "message"))
+        unsure = unsure_send("Z-API", status, own_error=own_error)
+        raise unsure or failure(status, body, retry_after_s)
+    if data is not None and f.text(data, "error"):
+        raise failure(400, body, retry_after_s)
+    message_id = (f.text(data, "messageId") or f.text(data, "id")) if data is not None else None
+    if not message_id or data is None:
+        raise no_message_id("Z-API", status)
     return SendResult(provider_message_id=message_id, raw=data)
 
 

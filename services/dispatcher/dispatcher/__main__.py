@@ -92,6 +92,7 @@ async def run() -> None:
                 default_rate_per_s=settings.default_rate_per_s,
                 unknown_after_s=settings.unknown_after_s,
                 stop=stop,
+                record_retry_s=settings.record_retry_s,
             )
             await _serve(deps, settings, kafka, stop)
     finally:

@@ -47,3 +47,5 @@ class Deps:
     unknown_after_s: float = 300.0
     # Set when the process stops: every wait of a send ends (backoff.pause).
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    # How long recording an outcome is retried over a database blip (DISPATCHER_RECORD_RETRY_S).
+    record_retry_s: float = 30.0

@@ -4,6 +4,9 @@ Pure: a ``ProviderFailure`` (or the end of the retries) in, an ``Outcome`` out, 
 ``error_code`` the frontend can branch on and an ``error_reason`` an agent can read.
 
     Retryable / RateLimited   retried (see backoff.py); after the last attempt: retries_exhausted
+    Ambiguous                 outcome_unknown: the message may have been sent; it is left in
+                              the status 'unknown' (not 'failed'), never sent again
+                              automatically, and moves on when the provider reports it
     WindowClosed              window_closed: a template is needed, never retried
     Permanent                 rejected: the provider's reason, never retried
     AuthFailed                auth_failed: the integration is flagged 'needs_attention'
@@ -11,7 +14,10 @@ Pure: a ``ProviderFailure`` (or the end of the retries) in, an ``Outcome`` out, 
 
 from dataclasses import dataclass
 
-from providers.errors import AuthFailed, ProviderFailure, Retryable, WindowClosed
+from providers.errors import Ambiguous, AuthFailed, ProviderFailure, Retryable, WindowClosed
+
+# The code of every "may have been sent" outcome: the message ends in the status 'unknown'.
+OUTCOME_UNKNOWN = "outcome_unknown"
 
 WINDOW_REASON = (
     "The 24-hour customer service window is closed: the customer has not written in the last "
@@ -19,7 +25,12 @@ WINDOW_REASON = (
 )
 UNKNOWN_REASON = (
     "outcome unknown: the dispatcher stopped while the provider was being called, so the "
-    "message may or may not have been sent. Check with the customer before sending it again."
+    "message may have been sent. Check with the customer before sending it again."
+)
+AMBIGUOUS_REASON = (
+    "outcome unknown: the message may have been sent ({detail}). It will not be sent again "
+    "automatically and updates if the provider reports it; check with the customer before "
+    "sending it again."
 )
 
 
@@ -31,6 +42,11 @@ class Failed:
     error_reason: str
     # Set when the integration itself must be looked at (expired or revoked token).
     integration_reason: str | None = None
+
+    @property
+    def unknown(self) -> bool:
+        """The message may have been sent: it ends 'unknown' instead of 'failed'."""
+        return self.error_code == OUTCOME_UNKNOWN
 
 
 def _detail(failure: ProviderFailure) -> str:
@@ -45,6 +61,8 @@ def failed_for(failure: ProviderFailure) -> Failed:
     if isinstance(failure, AuthFailed):
         reason = f"The provider refused the integration's credentials: {_detail(failure)}"
         return Failed("auth_failed", reason, integration_reason=reason)
+    if isinstance(failure, Ambiguous):
+        return Failed(OUTCOME_UNKNOWN, AMBIGUOUS_REASON.format(detail=_detail(failure)))
     if isinstance(failure, Retryable):
         return Failed(
             "retries_exhausted",
@@ -54,7 +72,8 @@ def failed_for(failure: ProviderFailure) -> Failed:
 
 
 def outcome_unknown() -> Failed:
-    return Failed("outcome_unknown", UNKNOWN_REASON)
+    """An attempt that never reported back (a claim found standing, the sweep's bound)."""
+    return Failed(OUTCOME_UNKNOWN, UNKNOWN_REASON)
 
 
 def stuck_in_queue(age_s: float) -> Failed:

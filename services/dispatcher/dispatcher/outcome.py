@@ -1,5 +1,10 @@
 """Writing a send's outcome: the message row, the integration flag, the realtime log, and the
-realtime publication after commit. The only place that turns an outcome into effects."""
+realtime publication after commit. The only place that turns an outcome into effects.
+
+Each write is its own transaction, retried over a database blip (``transient``): it is
+idempotent, and an outcome the provider gave must not be lost to a dropped connection.
+A ``Failed`` whose code is ``outcome_unknown`` ("may have been sent") leaves the message in
+the status 'unknown', not 'failed'."""
 
 from uuid import UUID
 
@@ -13,6 +18,7 @@ from db.tenant import Connection, tenant_tx
 from dispatcher import store
 from dispatcher.deps import Deps
 from dispatcher.failures import Failed
+from dispatcher.transient import retrying
 from telemetry.trace import child
 
 log = structlog.get_logger(__name__)
@@ -40,19 +46,22 @@ async def record_sent(
     provider_message_id: str,
     traceparent: str | None,
 ) -> None:
-    async with tenant_tx(deps.pool, tenant_id) as conn:
-        try:
-            async with conn.transaction():  # a savepoint: the conflict must not end the tx
-                row = await store.mark_sent(
-                    conn, message_id=message_id, provider_message_id=provider_message_id
+    async def write() -> list[MessageUpdated]:
+        async with tenant_tx(deps.pool, tenant_id) as conn:
+            try:
+                async with conn.transaction():  # a savepoint: the conflict must not end the tx
+                    row = await store.mark_sent(
+                        conn, message_id=message_id, provider_message_id=provider_message_id
+                    )
+            except asyncpg.UniqueViolationError:
+                log.warning(
+                    "provider id already stored on another message",
+                    provider_message_id=provider_message_id,
                 )
-        except asyncpg.UniqueViolationError:
-            log.warning(
-                "provider id already stored on another message",
-                provider_message_id=provider_message_id,
-            )
-            row = await store.mark_sent_without_id(conn, message_id=message_id)
-        events = await _updated(conn, tenant_id, row, traceparent)
+                row = await store.mark_sent_without_id(conn, message_id=message_id)
+            return await _updated(conn, tenant_id, row, traceparent)
+
+    events = await retrying("sent", write, within_s=deps.record_retry_s)
     await _publish(deps, tenant_id, events)
 
 
@@ -64,22 +73,29 @@ async def record_failed(
     integration_id: UUID,
     failed: Failed,
     traceparent: str | None,
-    fail_query: store.FailQuery = store.mark_failed,
+    fail_query: store.FailQuery | None = None,
 ) -> None:
-    """``fail_query``: which rows may be failed (the sweep and a decided "outcome unknown"
-    pass a claim-checking variant of ``store.mark_failed``)."""
-    async with tenant_tx(deps.pool, tenant_id) as conn:
-        row = await fail_query(
-            conn,
-            message_id=message_id,
-            error_code=failed.error_code,
-            error_reason=failed.error_reason,
-        )
-        if failed.integration_reason is not None:
-            await store.flag_integration(
-                conn, integration_id=integration_id, reason=failed.integration_reason
+    """``fail_query`` decides which rows may change and how; by default a queued message is
+    failed, or marked 'unknown' when the failure says the send may have happened. The sweep
+    and a decided "outcome unknown" pass guarded variants (``store.mark_failed_unclaimed``,
+    ``store.mark_unknown_stale``)."""
+    mark = fail_query or (store.mark_unknown if failed.unknown else store.mark_failed)
+
+    async def write() -> list[MessageUpdated]:
+        async with tenant_tx(deps.pool, tenant_id) as conn:
+            row = await mark(
+                conn,
+                message_id=message_id,
+                error_code=failed.error_code,
+                error_reason=failed.error_reason,
             )
-        events = await _updated(conn, tenant_id, row, traceparent)
+            if failed.integration_reason is not None:
+                await store.flag_integration(
+                    conn, integration_id=integration_id, reason=failed.integration_reason
+                )
+            return await _updated(conn, tenant_id, row, traceparent)
+
+    events = await retrying(failed.error_code, write, within_s=deps.record_retry_s)
     if failed.integration_reason is not None:
         log.warning("integration flagged as needing attention", integration_id=str(integration_id))
     await _publish(deps, tenant_id, events)

@@ -1,8 +1,12 @@
 """One send request, start to finish: decide from the row, claim, call the provider with
 retries, record the outcome. Never sends twice: the claim (``send_started_at``, committed
 before the call) is released only when an attempt failed in a way that proves nothing was
-sent; a claim found standing is waited on while younger than ``DISPATCHER_UNKNOWN_AFTER_S``
-(its call may be in flight), and only an older one fails the message as "outcome unknown".
+sent (``Retryable``: nothing left, or the provider refused). A claim found standing is waited
+on while younger than ``DISPATCHER_UNKNOWN_AFTER_S`` (its call may be in flight). An ambiguous
+end (``Ambiguous``: the request was written and no answer says what became of it) and a claim
+older than that bound both leave the message 'unknown' ("may have been sent"), with the claim
+kept, so nothing sends it again; the provider's echo or status webhook moves it on later
+(ingest-worker).
 """
 
 import functools
@@ -64,7 +68,7 @@ async def handle_send(deps: Deps, received: Received, event: SendRequested) -> N
     assert row is not None
     integration_id: UUID = row["integration_id"]
     if decision is Decision.OUTCOME_UNKNOWN:
-        unknown = functools.partial(store.mark_failed_unknown, older_than_s=deps.unknown_after_s)
+        unknown = functools.partial(store.mark_unknown_stale, older_than_s=deps.unknown_after_s)
         await _fail(deps, event, tenant_id, integration_id, outcome_unknown(), unknown)
         return
     ready = open_integration(deps, integration_row)
@@ -106,7 +110,8 @@ async def _send(
             return await ready.client.send(request)
         except Retryable:
             # The provider answered (or never got) the call and said "not now": nothing was
-            # sent, so the next attempt, here or after a crash, may claim it again.
+            # sent, so the next attempt, here or after a crash, may claim it again. An
+            # Ambiguous end keeps the claim: the message may be out there.
             async with tenant_tx(deps.pool, tenant_id) as conn:
                 await store.release_send(conn, message_id=event.message_id)
             raise
@@ -148,7 +153,7 @@ async def _fail(
     tenant_id: UUID,
     integration_id: UUID,
     failed: Failed,
-    fail_query: store.FailQuery = store.mark_failed,
+    fail_query: store.FailQuery | None = None,
 ) -> None:
     await outcome.record_failed(
         deps,
@@ -159,5 +164,9 @@ async def _fail(
         traceparent=event.traceparent,
         fail_query=fail_query,
     )
-    metrics.SENDS.labels(event.provider.value, f"failed_{failed.error_code}").inc()
-    log.info("message failed", error_code=failed.error_code)
+    outcome_label = "unknown" if failed.unknown else f"failed_{failed.error_code}"
+    metrics.SENDS.labels(event.provider.value, outcome_label).inc()
+    log.info(
+        "message may have been sent" if failed.unknown else "message failed",
+        error_code=failed.error_code,
+    )

@@ -32,6 +32,9 @@ class DispatcherSettings(BaseSettings):
     # object store's public address (None: S3_ENDPOINT, fine for development).
     media_url_ttl_s: int = Field(default=900, ge=60, le=7 * 24 * 3600)
     media_public_endpoint: str | None = None
+    # Recording an outcome (the provider has answered) is retried over database errors that
+    # say "briefly unavailable" for this long: a send the provider accepted must end 'sent'.
+    record_retry_s: float = Field(default=30.0, gt=0, le=600)
     # Provider HTTP timeouts.
     http_connect_s: float = Field(default=5.0, gt=0)
     http_read_s: float = Field(default=30.0, gt=0)

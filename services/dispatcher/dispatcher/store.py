@@ -76,14 +76,18 @@ async def release_send(conn: Connection, *, message_id: UUID) -> None:
 async def mark_sent(
     conn: Connection, *, message_id: UUID, provider_message_id: str
 ) -> asyncpg.Record | None:
+    """Sent with this provider id. The row may already carry the same id: ingest-worker
+    attached it from the provider's echo or status webhook, which can beat the send's answer.
+    An 'unknown' message moves on to 'sent' and drops its "may have been sent" reason."""
     return await conn.fetchrow(
         """
         UPDATE messages
            SET provider_message_id = $2,
                sent_at = COALESCE(sent_at, now()),
                status = CASE WHEN status_rank < status_rank('sent') THEN 'sent' ELSE status END,
-               error_code = NULL, error_reason = NULL
-         WHERE id = $1 AND provider_message_id IS NULL
+               error_code = CASE WHEN status = 'failed' THEN error_code END,
+               error_reason = CASE WHEN status = 'failed' THEN error_reason END
+         WHERE id = $1 AND (provider_message_id IS NULL OR provider_message_id = $2)
         RETURNING *
         """,
         message_id,
@@ -142,15 +146,35 @@ async def mark_failed_unclaimed(
     )
 
 
-async def mark_failed_unknown(
-    conn: Connection, *, message_id: UUID, error_code: str, error_reason: str, older_than_s: float
+async def mark_unknown(
+    conn: Connection, *, message_id: UUID, error_code: str, error_reason: str
 ) -> asyncpg.Record | None:
-    """Fail a message whose claim is older than ``older_than_s`` (the outcome-unknown bound):
-    a claim released and taken again since (a call in flight now) leaves it alone."""
+    """ "May have been sent": a message still queued (no provider id known) becomes 'unknown'
+    with the reason for the agent; the claim stays, so nothing sends it again. None when it
+    has moved on (an echo or status webhook already said more)."""
     return await conn.fetchrow(
         """
         UPDATE messages
-           SET status = 'failed', error_code = $2, error_reason = $3, failed_at = now()
+           SET status = 'unknown', error_code = $2, error_reason = $3
+         WHERE id = $1 AND status = 'queued' AND provider_message_id IS NULL
+        RETURNING *
+        """,
+        message_id,
+        error_code,
+        error_reason,
+    )
+
+
+async def mark_unknown_stale(
+    conn: Connection, *, message_id: UUID, error_code: str, error_reason: str, older_than_s: float
+) -> asyncpg.Record | None:
+    """``mark_unknown`` for a message whose claim is older than ``older_than_s`` (the
+    outcome-unknown bound): a claim released and taken again since (a call in flight now)
+    leaves it alone."""
+    return await conn.fetchrow(
+        """
+        UPDATE messages
+           SET status = 'unknown', error_code = $2, error_reason = $3
          WHERE id = $1 AND status = 'queued' AND provider_message_id IS NULL
            AND send_started_at < clock_timestamp() - make_interval(secs => $4)
         RETURNING *

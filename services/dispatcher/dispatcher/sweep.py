@@ -86,7 +86,7 @@ async def sweep_tenant(deps: Deps, settings: DispatcherSettings, tenant_id: UUID
         elif action is SweepAction.FAIL_UNKNOWN:
             failed = outcome_unknown()
             fail_query = functools.partial(
-                store.mark_failed_unknown, older_than_s=settings.unknown_after_s
+                store.mark_unknown_stale, older_than_s=settings.unknown_after_s
             )
         else:
             failed = stuck_in_queue(settings.fail_after_s)

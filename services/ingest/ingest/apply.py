@@ -6,7 +6,7 @@ derived ids, the realtime events its first delivery recorded, and hands them bac
 published again: a crash between commit and publish loses nothing.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -32,7 +32,7 @@ from contracts.inbound import InboundEvent
 from db import realtime_log
 from db.snapshots import message_view
 from db.tenant import Connection
-from ingest import bulk, parked, persist, reconcile
+from ingest import bulk, echoes, parked, persist, reconcile
 from ingest.views import (
     content_of,
     conversation_view,
@@ -193,6 +193,7 @@ async def _messages(
     def conversation(e: MessageReceived) -> UUID:
         return conversation_of[contact_of[(e.integration_id, e.message.chat.id)]["id"]]
 
+    events = await _attach_echoes(conn, events, conversation, out)
     inserted = await bulk.insert_messages(
         conn, tenant_id=tenant_id, messages=[_message_in(e, conversation(e)) for e in events]
     )
@@ -245,6 +246,39 @@ async def _messages(
             if found is not None:
                 ids = [derived_id(e.event_id, "message"), derived_id(e.event_id, "conversation")]
                 await _again(conn, e, found, ids, out)
+
+
+async def _attach_echoes(
+    conn: Connection,
+    events: Sequence[MessageReceived],
+    conversation: Callable[[MessageReceived], UUID],
+    out: Downstream,
+) -> list[MessageReceived]:
+    """The provider's echoes of our own sends (``fromMe``) that found their message: it takes
+    the provider id and moves on (an update, not a second row). Returns the other events, to
+    insert; statuses parked for the ids just learnt are applied now."""
+    rest: list[MessageReceived] = []
+    learnt: list[tuple[UUID, str]] = []
+    for e in events:
+        row = (
+            await echoes.attach_echo(conn, event=e, conversation_id=conversation(e))
+            if _is_outbound(e)
+            else None
+        )
+        if row is None:
+            rest.append(e)
+            continue
+        out.new.append(
+            MessageUpdated(
+                event_id=derived_id(e.event_id, "message"),
+                message=message_view(row),
+                traceparent=child(e.traceparent),
+            )
+        )
+        learnt.append((e.integration_id, e.message.provider_message_id))
+    if learnt:
+        await _unpark_keys(conn, learnt, out)
+    return rest
 
 
 def _media_request(
@@ -346,6 +380,8 @@ async def _status(
         if existing is not None:
             await _again(conn, event, existing, [event_id], out)
             continue
+        if await _attach_by_client_id(conn, event, provider_message_id, event_id, out):
+            continue
         out.parked.add(key)
         await parked.park_status(
             conn,
@@ -357,3 +393,43 @@ async def _status(
             error_code=event.error.code if event.error else None,
             error_reason=event.error.title if event.error else None,
         )
+
+
+async def _attach_by_client_id(
+    conn: Connection,
+    event: StatusReported,
+    provider_message_id: str,
+    event_id: UUID,
+    out: Downstream,
+) -> bool:
+    """A status naming our client message id (Meta's ``biz_opaque_callback_data``) for a
+    message whose provider id we never got (the send ended 'unknown', or its answer is still
+    on the way): the message takes the id, then the status. False when nothing matched."""
+    if event.client_message_id is None or len(event.provider_message_ids) != 1:
+        return False
+    attached = await echoes.attach_by_client_id(
+        conn,
+        integration_id=event.integration_id,
+        client_message_id=event.client_message_id,
+        provider_message_id=provider_message_id,
+        reported_at=event.reported_at,
+    )
+    if attached is None:
+        return False
+    row = await persist.apply_status(
+        conn,
+        integration_id=event.integration_id,
+        provider_message_id=provider_message_id,
+        status=event.status,
+        reported_at=event.reported_at,
+        error_code=event.error.code if event.error else None,
+        error_reason=event.error.title if event.error else None,
+    )
+    out.new.append(
+        MessageUpdated(
+            event_id=event_id,
+            message=message_view(row if row is not None else attached),
+            traceparent=child(event.traceparent),
+        )
+    )
+    return True

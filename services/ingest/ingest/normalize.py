@@ -97,6 +97,7 @@ def events(origin: Origin, parsed: ParsedWebhook, body: bytes) -> list[Outgoing]
             reported_at=s.reported_at,
             error=s.error,
             provider_status_raw=s.provider_status_raw,
+            client_message_id=s.client_message_id,
         )
         chat = s.recipient or ""
         out.append(Outgoing(topics.INBOUND, conversation_key(origin, chat), reported))

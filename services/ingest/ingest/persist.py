@@ -73,7 +73,8 @@ async def apply_status(
     error_reason: str | None,
 ) -> asyncpg.Record | None:
     """Move an outbound message's status forward (see ``contracts.status.next_status``):
-    the updated row, or None when the message is unknown or the status would not advance."""
+    the updated row, or None when the message is unknown or the status would not advance.
+    An 'unknown' message ("may have been sent") moves on and loses that reason."""
     return await conn.fetchrow(
         """
         UPDATE messages SET
@@ -84,8 +85,11 @@ async def apply_status(
             read_at = CASE WHEN $3 IN ('read', 'played') THEN COALESCE(read_at, $4)
                            ELSE read_at END,
             failed_at = CASE WHEN $3 = 'failed' THEN $4 ELSE failed_at END,
-            error_code = CASE WHEN $3 = 'failed' THEN $5 ELSE error_code END,
-            error_reason = CASE WHEN $3 = 'failed' THEN $6 ELSE error_reason END
+            -- a status from the provider answers "may have been sent": the reason goes
+            error_code = CASE WHEN $3 = 'failed' THEN $5
+                              WHEN status = 'unknown' THEN NULL ELSE error_code END,
+            error_reason = CASE WHEN $3 = 'failed' THEN $6
+                                WHEN status = 'unknown' THEN NULL ELSE error_reason END
         WHERE integration_id = $1 AND provider_message_id = $2 AND direction = 'outbound'
           AND CASE WHEN $3 = 'failed' THEN status_rank <= status_rank('sent')
                    ELSE status_rank < status_rank($3) END

@@ -13,13 +13,13 @@ resolve names only in ``public`` and then ``pg_temp``.
   Applied to every such function of the schema present at this revision.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 """
 
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
