@@ -19,6 +19,7 @@ and one found with ``max_deliveries`` unfinished starts is dead-lettered without
 """
 
 import asyncio
+import itertools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -36,6 +37,7 @@ from bus.publisher import Publisher
 from bus.transient import Fault, classify
 from config.shared import KafkaSettings
 from contracts.codec import decode
+from telemetry import liveness
 
 log = structlog.get_logger(__name__)
 
@@ -78,6 +80,9 @@ class ConsumerOptions:
     auto_offset_reset: str = "earliest"
     # With a delivery ledger: unfinished starts after which a record is set aside as poison.
     max_deliveries: int = 3
+    # /healthz fails when the poll loop has not turned for this long (a handler stuck on
+    # something that never answers); a long batch, e.g. a 100 MB media download, stays below.
+    stall_s: float = 600.0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -154,6 +159,7 @@ async def with_retries(
 
 
 _WAITING_NOW: dict[str, int] = {}
+_CONSUMERS = itertools.count(1)
 
 
 def waiting_on_infrastructure(group: str) -> bool:
@@ -245,6 +251,7 @@ class BatchConsumer:
         self._options = options
         self._consumer: AIOKafkaConsumer | None = None
         self._stop = asyncio.Event()
+        self.loop_name = f"consumer {options.group_id} #{next(_CONSUMERS)}"
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
@@ -259,8 +266,10 @@ class BatchConsumer:
             **self._options.extra,
         )
         await self._consumer.start()
+        liveness.watch(self.loop_name, stall_s=self._options.stall_s)
 
     async def stop(self) -> None:
+        liveness.forget(self.loop_name)
         if self._consumer is not None:
             await self._consumer.stop()  # leaves the group, so partitions move at once
 
@@ -271,6 +280,7 @@ class BatchConsumer:
         assert self._consumer is not None, "start() first"
         self._stop = stop
         while not stop.is_set():
+            liveness.beat(self.loop_name)
             batches = await self._consumer.getmany(
                 timeout_ms=self._options.poll_timeout_ms, max_records=self._options.max_records
             )
@@ -372,6 +382,7 @@ class BatchConsumer:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         while (left := deadline - loop.time()) > 0:
+            liveness.beat(self.loop_name)  # waiting out a fault is not being stuck
             polled_at = loop.time()
             await consumer.getmany(timeout_ms=int(min(left, 1.0) * 1000))
             if loop.time() - polled_at < 0.05:  # answered at once: do not spin

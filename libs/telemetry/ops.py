@@ -1,5 +1,6 @@
-"""The operations endpoints every process serves: ``/healthz`` (alive), ``/readyz`` (its
-dependencies answer) and ``/metrics`` (Prometheus), on ``OPS_PORT`` only.
+"""The operations endpoints every process serves: ``/healthz`` (alive: every loop the process
+exists for is still turning, see ``telemetry.liveness``), ``/readyz`` (its dependencies
+answer) and ``/metrics`` (Prometheus), on ``OPS_PORT`` only.
 
 They never share the port of a public app (webhooks, the agents' API): an ingress in front of
 that port would expose the metrics (tenant and traffic figures) and a readiness check that
@@ -17,6 +18,8 @@ import uvicorn
 from fastapi import APIRouter, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from telemetry import liveness
+
 ReadyCheck = Callable[[], Awaitable[dict[str, bool]]]
 
 
@@ -24,7 +27,11 @@ def ops_routes(ready: ReadyCheck) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
     @router.get("/healthz")
-    async def healthz() -> dict[str, str]:
+    async def healthz(response: Response) -> dict[str, object]:
+        dead = liveness.problems()
+        if dead:  # a loop this process exists for has stopped: restart it
+            response.status_code = 503
+            return {"status": "dead", "loops": dead}
         return {"status": "ok"}
 
     @router.get("/readyz")

@@ -12,6 +12,7 @@ processes never work on the same record at once.
 
 import asyncio
 import contextlib
+import itertools
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -28,8 +29,13 @@ from bus.publisher import Publisher
 from config.shared import KafkaSettings
 from dispatcher.backoff import Interrupted
 from dispatcher.offsets import OffsetTracker
+from telemetry import liveness
 
 log = structlog.get_logger(__name__)
+
+# Longer than any wait the polling loop itself makes (a rebalance's hand-back, at worst).
+STALL_S = 600.0
+_CONSUMERS = itertools.count(1)
 
 RecordHandler = Callable[[Received], Awaitable[None]]
 
@@ -88,6 +94,7 @@ class LaneConsumer:
         self._stopping = False
         self._letting_go: set[TopicPartition] = set()
         self._consumer: AIOKafkaConsumer | None = None
+        self.loop_name = f"consumer {options.group_id} #{next(_CONSUMERS)}"
         self._last_commit = time.monotonic()
         self._failure: Exception | None = None
 
@@ -104,8 +111,11 @@ class LaneConsumer:
         )
         self._consumer.subscribe([self._topic], listener=_Drain(self))
         await self._consumer.start()
+        # /healthz fails if polling stops turning (a rebalance's hand-back waits on lanes).
+        liveness.watch(self.loop_name, stall_s=STALL_S)
 
     async def stop(self) -> None:
+        liveness.forget(self.loop_name)
         if self._consumer is not None:
             await self._consumer.stop()
 
@@ -123,6 +133,7 @@ class LaneConsumer:
         assert consumer is not None, "start() first"
         try:
             while not stop.is_set():
+                liveness.beat(self.loop_name)  # lanes wait on their own; polling never does
                 if self._failure is not None:
                     raise self._failure
                 room = self._options.max_in_flight - self._tracker.in_flight

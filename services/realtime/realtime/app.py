@@ -18,10 +18,15 @@ from realtime import errors
 from realtime.api import conversations, integrations, messages
 from realtime.deps import Resources
 from realtime.hub import Hub
+from realtime.session import CloseCode
 from realtime.settings import Config, GatewaySettings
 from realtime.ws import websocket_endpoint
+from telemetry import liveness
 from telemetry.bodycap import BodyCap
 from telemetry.ops import ops_app
+
+# The reader polls every 200 ms; this long without a poll means it is stuck.
+READER_STALL_S = 30.0
 
 
 def create_app(config: Config) -> FastAPI:
@@ -35,6 +40,17 @@ def create_app(config: Config) -> FastAPI:
         await hub.start()
         stop = asyncio.Event()
         consume = asyncio.create_task(hub.run(stop))
+        # Without its reader the gateway is deaf: /healthz fails (the orchestrator restarts it)
+        # and open websockets are told to reconnect and resume, on a gateway that hears.
+        liveness.watch(hub.reader_name, consume, stall_s=READER_STALL_S)
+        consume.add_done_callback(
+            lambda _: (
+                stop.is_set()
+                or hub.close_all(
+                    CloseCode.GOING_AWAY, "realtime reader stopped; reconnect and resume"
+                )
+            )
+        )
         members = asyncio.create_task(hub.watch_members(stop, settings.membership_check_s))
         async with create_client(
             config.egress.policy(),
@@ -56,6 +72,7 @@ def create_app(config: Config) -> FastAPI:
                 yield
             finally:
                 stop.set()
+                liveness.forget(hub.reader_name)
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(asyncio.gather(consume, members), timeout=5)
                 await hub.stop()

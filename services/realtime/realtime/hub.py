@@ -13,6 +13,7 @@ Each event is serialized once and the same frame goes to every subscriber.
 
 import asyncio
 import contextlib
+import itertools
 from typing import Protocol
 from uuid import UUID
 
@@ -30,8 +31,13 @@ from db.tenant import tenant_tx
 from realtime.feed import Admission, FeedEvent, admit, feed_event
 from realtime.session import Session, State
 from realtime.store import events as event_store
+from telemetry import liveness
 
 log = structlog.get_logger(__name__)
+
+# The reader's name in ``telemetry.liveness`` (numbered: tests run several gateways in one
+# process): /healthz fails when it stops or stalls.
+_READERS = itertools.count(1)
 
 EVENTS = Counter("gateway_realtime_events_total", "Realtime events dispatched", ["source"])
 CONNECTIONS = Gauge("gateway_ws_connections", "Authenticated websocket connections")
@@ -62,6 +68,7 @@ class Hub:
         self._kafka = kafka
         self._max_gap = max_gap
         self._tail_interval_s = tail_interval_s
+        self.reader_name = f"realtime-reader-{next(_READERS)}"
         self._subscribers: dict[UUID, set[Subscriber]] = {}
         self._next: dict[UUID, int] = {}  # tenant → next cursor to dispatch
         self._lock = asyncio.Lock()  # one dispatch or feed start at a time: cursor order
@@ -170,6 +177,7 @@ class Hub:
         tail = asyncio.create_task(self._tail(stop))
         try:
             while not stop.is_set():
+                liveness.beat(self.reader_name)
                 batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
                 for records in batches.values():
                     for record in records:
@@ -193,6 +201,17 @@ class Hub:
                     await self.catch_up(tenant_id)
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                     log.warning("realtime tail failed", tenant_id=str(tenant_id), error=repr(exc))
+
+    def close_all(self, code: int, reason: str) -> int:
+        """Close every session (the reader died: without it nothing reaches them, so clients
+        must reconnect, to a healthy gateway, and resume from their cursors)."""
+        closed = 0
+        for subscribers in list(self._subscribers.values()):
+            for subscriber in list(subscribers):
+                subscriber.session.close(code, reason)
+                self._after(subscriber)
+                closed += 1
+        return closed
 
     async def catch_up(self, tenant_id: UUID) -> int:
         """Deliver the tenant's committed events the topic has not brought (a producer that
