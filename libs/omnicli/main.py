@@ -106,6 +106,25 @@ def _cmd_dlq_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_media_refetch(args: argparse.Namespace) -> int:
+    from config import DatabaseSettings, load
+    from db.pool import create_pool
+    from db.tenant import tenant_tx
+    from media.retries import refetch
+
+    async def go() -> list[UUID]:
+        pool = await create_pool(load(DatabaseSettings))
+        try:
+            async with tenant_tx(pool, args.tenant) as conn:
+                return await refetch(conn, message_id=args.message)
+        finally:
+            await pool.close()
+
+    ids = asyncio.run(go())
+    print(json.dumps({"refetching": [str(i) for i in ids]}))
+    return 0
+
+
 def _cmd_credentials_new_key(args: argparse.Namespace) -> int:
     from credentials import new_key
 
@@ -217,6 +236,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--idle", type=float, default=2.0, help="stop after this many idle seconds")
     p.add_argument("--limit", type=int, default=None, help="replay at most this many")
     p.set_defaults(func=_cmd_dlq_replay)
+
+    media = sub.add_parser("media", help="attachments").add_subparsers(
+        dest="sub", required=True, metavar="SUBCOMMAND"
+    )
+    p = media.add_parser(
+        "refetch",
+        help="fetch failed attachments again",
+        description="Make a tenant's failed attachments (or one message's) pending and due "
+        "now: a running media-worker fetches them again within MEDIA_RETRY_SCAN_S. Prints "
+        "the message ids (APP_DATABASE_URL).",
+    )
+    p.add_argument("--tenant", type=UUID, required=True)
+    p.add_argument("--message", type=UUID, default=None, help="only this message")
+    p.set_defaults(func=_cmd_media_refetch)
 
     creds = sub.add_parser("credentials", help="provider credential encryption").add_subparsers(
         dest="sub", required=True, metavar="SUBCOMMAND"

@@ -273,3 +273,52 @@ async def test_malformed_requests_are_problems_with_a_code(
         "/v1/media", headers=token(tenant_id), files={"file": ("a.jpg", b"", "image/jpeg")}
     )
     assert (empty.status_code, empty.json()["code"]) == (400, "empty")
+
+
+async def test_an_admin_has_a_failed_attachment_fetched_again(
+    api: httpx.AsyncClient, app_pool: asyncpg.Pool, vault: Vault, make_tenant: MakeTenant
+) -> None:
+    tenant_id = await make_tenant()
+    integration_id = await rows.integration(
+        app_pool,
+        vault,
+        tenant_id,
+        provider=Provider.META,
+        base_url=None,
+        credentials={"access_token": "tok", "phone_number_id": "pn"},
+    )
+    inbound = await rows.inbound_media(
+        app_pool,
+        tenant_id,
+        integration_id,
+        provider=Provider.META,
+        message_type=MessageType.IMAGE,
+        ref=MediaRef(provider_ref="media-1", mime="image/jpeg"),
+    )
+    url = f"/v1/media/{inbound.message_id}/refetch"
+    admin = _admin(tenant_id)
+
+    pending = await api.post(url, headers=admin)  # still pending: nothing to fetch again
+    assert (pending.status_code, pending.json()["code"]) == (409, "media_pending")
+    async with tenant_tx(app_pool, tenant_id) as conn:
+        await conn.execute(
+            "UPDATE messages SET media_state = 'failed', media_error = 'gone' WHERE id = $1",
+            inbound.message_id,
+        )
+    assert (await api.post(url, headers=token(tenant_id))).status_code == 403  # agents may not
+    assert (await api.post(f"/v1/media/{uuid4()}/refetch", headers=admin)).status_code == 404
+    other = await make_tenant()
+    foreign = _admin(other)
+    assert (await api.post(url, headers=foreign)).status_code == 404  # not another tenant's
+
+    answer = await api.post(url, headers=admin)
+    assert answer.status_code == 202, answer.text
+    assert answer.json() == {"message_id": str(inbound.message_id), "media_state": "pending"}
+    row = await rows.message_row(app_pool, tenant_id, inbound.message_id)
+    assert (row["media_state"], row["media_error"]) == ("pending", None)
+    assert row["media_retry_at"] is not None  # due now: the worker's retrier takes it
+
+
+def _admin(tenant_id: UUID) -> dict[str, str]:
+    bearer = mint(AUTH, tenant_id=tenant_id, user_id="admin-1", role="admin")
+    return {"Authorization": f"Bearer {bearer}"}

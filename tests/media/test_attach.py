@@ -1,6 +1,7 @@
 """The worker's unit of work against the provider simulator (real adapters), Postgres (RLS), S3
 and the broker: inbound attachments end stored (or failed with a reason) on their message, once."""
 
+import asyncio
 import hashlib
 from collections.abc import Callable
 from typing import Any
@@ -8,11 +9,15 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
+from aiokafka import AIOKafkaConsumer
 
+from bus.publisher import Publisher
 from config.shared import KafkaSettings
-from contracts import MediaRef, MessageType, Provider
+from contracts import MediaFetchRequested, MediaRef, MessageType, Provider, topics
+from contracts.codec import decode
 from credentials import Vault
 from db.tenant import tenant_tx
+from media import retries
 from media.attach import Attacher, attach
 from media.keys import content_key
 from media.storage import ObjectStore
@@ -247,13 +252,18 @@ async def test_transient_errors_are_retried_then_stored(
     assert row["media_sha256"] == sim_media.expected_sha256(media_id)
 
 
-async def test_a_media_that_cannot_be_fetched_ends_failed_and_the_message_stays(
+async def test_a_media_still_failing_is_tried_again_later_then_stored(
     attacher: Attacher,
     sim_control: SimControl,
     app_pool: asyncpg.Pool,
     vault: Vault,
     make_tenant: MakeTenant,
+    publisher: Publisher,
+    kafka_settings: KafkaSettings,
 ) -> None:
+    """A provider outage outlasting the tries at once: the attachment stays pending with the
+    reason and a later try scheduled; the retrier publishes it again when due, and it is
+    stored once the provider answers."""
     tenant_id = await make_tenant()
     media_id = sim_media.media_id("image/jpeg", 3000, f"down-{tenant_id.hex[:8]}")
     inbound = await _message(
@@ -266,14 +276,81 @@ async def test_a_media_that_cannot_be_fetched_ends_failed_and_the_message_stays(
         message_type=MessageType.IMAGE,
     )
     await sim_control.fault("error_5xx", provider="meta", endpoint="media", times=None)
-    assert await attach(attacher, inbound.request()) == "failed"
+    try:
+        assert await attach(attacher, inbound.request()) == "retry_later"
+    finally:
+        await sim_control.clear_faults()
     assert await _fetches(sim_control, media_id) == 3  # bounded: RetryPolicy(attempts=3)
+    row = await rows.message_row(app_pool, tenant_id, inbound.message_id)
+    assert (row["media_state"], row["media_attempts"]) == ("pending", 1)
+    assert row["media_retry_at"] is not None
+    assert "will try again" in row["media_error"] and "503" in row["media_error"]
+    assert (row["status"], row["caption"]) == ("received", "look")
+
+    async with tenant_tx(app_pool, tenant_id) as conn:  # its time comes
+        await conn.execute(
+            "UPDATE messages SET media_retry_at = now() WHERE id = $1", inbound.message_id
+        )
+    assert await retries.publish_due(app_pool, publisher) >= 1
+    claimed = await rows.message_row(app_pool, tenant_id, inbound.message_id)
+    assert claimed["media_retry_at"] is None  # taken: no other retrier publishes it again
+    again = await _republished(kafka_settings, inbound.message_id)
+    assert await attach(attacher, again) == "stored"
+    row = await rows.message_row(app_pool, tenant_id, inbound.message_id)
+    assert (row["media_state"], row["media_retry_at"]) == ("stored", None)
+    assert row["media_sha256"] == sim_media.expected_sha256(media_id)
+
+
+async def test_a_media_failing_past_the_providers_retention_ends_failed(
+    attacher: Attacher,
+    sim_control: SimControl,
+    app_pool: asyncpg.Pool,
+    vault: Vault,
+    make_tenant: MakeTenant,
+) -> None:
+    tenant_id = await make_tenant()
+    media_id = sim_media.media_id("image/jpeg", 3000, f"gone-{tenant_id.hex[:8]}")
+    inbound = await _message(
+        app_pool,
+        vault,
+        tenant_id,
+        sim_control,
+        provider=Provider.META,
+        media_id=media_id,
+        message_type=MessageType.IMAGE,
+    )
+    async with tenant_tx(app_pool, tenant_id) as conn:  # received 8 days ago
+        await conn.execute(
+            "UPDATE messages SET created_at = now() - interval '8 days' WHERE id = $1",
+            inbound.message_id,
+        )
+    await sim_control.fault("error_5xx", provider="meta", endpoint="media", times=None)
+    try:
+        assert await attach(attacher, inbound.request()) == "failed"
+    finally:
+        await sim_control.clear_faults()
     row = await rows.message_row(app_pool, tenant_id, inbound.message_id)
     assert row["media_state"] == "failed"
     assert "503" in row["media_error"]
-    assert (row["status"], row["caption"]) == ("received", "look")
     updates = await _updates(app_pool, tenant_id, inbound.message_id)
     assert updates[-1]["message"]["media"]["state"] == "failed"
+
+
+async def _republished(settings: KafkaSettings, message_id: UUID) -> MediaFetchRequested:
+    consumer = AIOKafkaConsumer(
+        topics.MEDIA, bootstrap_servers=settings.bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        async with asyncio.timeout(30):
+            while True:
+                for records in (await consumer.getmany(timeout_ms=500)).values():
+                    for record in records:
+                        event = decode(topics.MEDIA, record.value)
+                        if event.message_id == message_id:
+                            return event  # type: ignore[no-any-return]
+    finally:
+        await consumer.stop()
 
 
 async def test_a_permanent_error_is_not_retried(

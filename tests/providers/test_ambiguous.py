@@ -18,6 +18,7 @@ from contracts.outbound import OutboundText
 from providers import errors
 from providers.base import SendRequest
 from providers.call import Call
+from providers.egress import EgressPolicy
 from providers.evolution import build as evolution
 from providers.http import create_client, perform
 from providers.meta import build as meta
@@ -90,14 +91,18 @@ def send_call(url: str) -> Call:
 
 
 async def test_connection_refused_is_retryable() -> None:
-    async with create_client(connect_s=1.0, read_s=1.0) as http:
+    url = f"http://127.0.0.1:{free_port()}"
+    async with create_client(EgressPolicy.reaching(url), connect_s=1.0, read_s=1.0) as http:
         with pytest.raises(errors.Retryable):
-            await perform(http, send_call(f"http://127.0.0.1:{free_port()}"))
+            await perform(http, send_call(url))
 
 
 @pytest.mark.parametrize("behaviour", [_never_answer, _close], ids=["read_timeout", "closed"])
 async def test_written_then_no_answer_is_ambiguous_for_a_send(behaviour: Behaviour) -> None:
-    async with tcp_server(behaviour) as (url, read), create_client(read_s=0.5) as http:
+    async with (
+        tcp_server(behaviour) as (url, read),
+        create_client(EgressPolicy.reaching(url), read_s=0.5) as http,
+    ):
         with pytest.raises(errors.Ambiguous) as caught:
             await perform(http, send_call(url))
         assert not isinstance(caught.value, errors.Retryable)
@@ -108,7 +113,10 @@ async def test_written_then_no_answer_is_ambiguous_for_a_send(behaviour: Behavio
 async def test_written_then_no_answer_is_retryable_for_an_idempotent_call(
     behaviour: Behaviour,
 ) -> None:
-    async with tcp_server(behaviour) as (url, _), create_client(read_s=0.5) as http:
+    async with (
+        tcp_server(behaviour) as (url, _),
+        create_client(EgressPolicy.reaching(url), read_s=0.5) as http,
+    ):
         with pytest.raises(errors.Retryable) as caught:
             await perform(http, send_call(url), idempotent=True)
         assert "reached the provider" in caught.value.reason
@@ -173,7 +181,10 @@ async def test_accepting_faults_are_ambiguous_and_the_provider_has_the_message(
         "evolution": {"api_key": "tok", "instance": account},
         "zapi": {"instance_id": account, "token": "tok", "client_token": "ct"},
     }[provider]
-    async with SimControl(provider_sim.base_url) as sim, create_client(read_s=0.5) as http:
+    async with (
+        SimControl(provider_sim.base_url) as sim,
+        create_client(EgressPolicy.reaching(provider_sim.base_url), read_s=0.5) as http,
+    ):
         await sim.register(provider, account, access_token="tok", client_token="ct")
         await sim.fault(fault, provider=provider, endpoint="send", delay_s=1.5)
         adapter = client(provider, credentials, http, base_url=provider_sim.base_url)

@@ -27,6 +27,7 @@ from config import (
 )
 from credentials import Vault
 from db.pool import create_pool
+from media import retries
 from media import worker as consumer_module
 from media.api import create_app
 from media.attach import Attacher, RetryPolicy
@@ -76,7 +77,11 @@ async def _run_worker(settings: MediaSettings) -> None:
                 publisher=publisher,
                 clients=provider_client,
                 retry=RetryPolicy(
-                    settings.fetch_attempts, settings.retry_initial_s, settings.retry_max_s
+                    settings.fetch_attempts,
+                    settings.retry_initial_s,
+                    settings.retry_max_s,
+                    later_s=settings.retry_later_s,
+                    for_s=settings.retry_for_s,
                 ),
             )
             consumer = consumer_module.consumer(
@@ -97,12 +102,15 @@ async def _run_worker(settings: MediaSettings) -> None:
                 }
 
             ops = asyncio.create_task(serve_ops(settings.ops_port, ready, stop))
+            retrier = asyncio.create_task(
+                retries.run_retrier(pool, publisher, stop, interval_s=settings.retry_scan_s)
+            )
             log.info("media-worker consuming", ops_port=settings.ops_port)
             try:
                 await consumer.run(stop)
             finally:
                 stop.set()
-                await ops
+                await asyncio.gather(ops, retrier)
     finally:
         await pool.close()
         log.info("media-worker stopped")

@@ -23,7 +23,7 @@ from auth.tokens import Verifier
 from config.shared import AuthSettings, DatabaseSettings, S3Settings
 from db.pool import create_pool
 from db.tenant import tenant_tx
-from media import metrics, persist, problems
+from media import metrics, persist, problems, retries
 from media.deps import Member, Res, Resources
 from media.errors import MediaRefused, TooLarge, TypeNotAllowed
 from media.filenames import content_disposition, sanitize, served_type
@@ -80,6 +80,35 @@ async def download(message_id: str, caller: Member, res: Res) -> RedirectRespons
         status_code=307,
         headers={"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"},
     )
+
+
+class Refetch(BaseModel):
+    message_id: UUID
+    media_state: str
+
+
+@router.post(
+    "/{message_id}/refetch", status_code=202, responses=problems.documented(401, 403, 404, 409)
+)
+async def refetch(message_id: str, caller: Member, res: Res) -> Refetch:
+    """Admins: fetch a failed attachment again (the provider may have it back, or the failure
+    was an outage that outlasted the retries). media-worker takes it within
+    ``MEDIA_RETRY_SCAN_S``; the message shows the outcome live."""
+    if caller.role != "admin":
+        raise problems.ApiError(403, "admin_only", "only an admin can have media fetched again")
+    try:
+        wanted = UUID(message_id)
+    except ValueError:
+        raise problems.not_found() from None
+    async with tenant_tx(res.pool, caller.tenant_id) as conn:
+        row = await persist.media_of_message(conn, message_id=wanted)
+        if row is None or row["media_state"] is None:
+            raise problems.not_found()
+        if row["media_state"] != "failed" or not await retries.refetch(conn, message_id=wanted):
+            raise problems.ApiError(
+                409, f"media_{row['media_state']}", "only a failed attachment is fetched again"
+            )
+    return Refetch(message_id=wanted, media_state="pending")
 
 
 @router.post("", status_code=201, responses=problems.documented(400, 401, 403, 413, 415))

@@ -2,10 +2,11 @@
 
 ``attach`` is the whole unit of work for one ``MediaFetchRequested``: idempotent (a stored
 attachment is never fetched again; a redelivery only re-publishes the realtime event its first
-delivery recorded), transient provider failures retried a bounded number of times, and any
-failure that is the file's or the provider's fault ends in ``media_state = 'failed'`` with a
-reason, while the message stays visible. Failures of our own infrastructure (database, bucket)
-propagate, so the consumer retries the request and dead-letters it if they persist.
+delivery recorded), transient provider failures retried a few times at once and then later,
+over hours (``media.retries``), and any failure that is the file's or the provider's fault
+ends in ``media_state = 'failed'`` with a reason, while the message stays visible. Failures
+of our own infrastructure (database, bucket) propagate, and the consumer waits them out
+(``bus.transient``).
 """
 
 from collections.abc import Callable, Mapping
@@ -30,7 +31,7 @@ from credentials import CredentialError, Vault
 from db import realtime_log
 from db.snapshots import message_view
 from db.tenant import tenant_tx
-from media import metrics, persist
+from media import metrics, persist, retries
 from media.errors import FetchRefused, MediaRefused
 from media.limits import MediaKind, check_size, kind_of, max_bytes
 from media.netguard import fetching_from
@@ -52,6 +53,9 @@ class RetryPolicy:
     attempts: int = 3
     initial_s: float = 0.5
     max_s: float = 10.0
+    # Then, still transient: tried again later (media.retries), for as long as this.
+    later_s: float = 60.0
+    for_s: float = 7 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,22 @@ async def _attach(deps: Attacher, request: MediaFetchRequested) -> str:
         return "skipped"
     try:
         fetched = await _fetch_with_retries(deps, request, tenant_id, target)
+    except (Retryable, _Transient) as exc:
+        reason = _reason(exc)
+        async with tenant_tx(deps.pool, tenant_id) as conn:
+            later = await retries.schedule(
+                conn,
+                message_id=request.message_id,
+                reason=reason,
+                first_s=deps.retry.later_s,
+                for_s=deps.retry.for_s,
+            )
+        if later:
+            bound.warning("media not stored yet; tried again later", reason=reason)
+            return "retry_later"
+        bound.warning("media could not be stored in time", reason=reason)
+        await _finish(deps, request, tenant_id, "failed", reason=reason)
+        return "failed"
     except (ProviderFailure, MediaRefused, FetchRefused, CredentialError, KeyError) as exc:
         reason = _reason(exc)
         bound.warning("media could not be stored", reason=reason, error=type(exc).__name__)

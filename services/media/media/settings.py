@@ -9,6 +9,9 @@
 | MEDIA_BATCH_SIZE | 8 | fetch requests taken from the topic at a time |
 | MEDIA_FETCH_ATTEMPTS | 3 | tries of a fetch that fails transiently before it is marked failed |
 | MEDIA_RETRY_INITIAL_S, MEDIA_RETRY_MAX_S | 0.5, 10 | backoff between those tries |
+| MEDIA_RETRY_LATER_S | 60 | still failing: next try this much later, 4 times longer each time |
+| MEDIA_RETRY_FOR_S | 604800 | ...at most 2 h apart, until the message is this old (7 days) |
+| MEDIA_RETRY_SCAN_S | 15 | how often media-worker looks for tries that are due |
 | MEDIA_PART_SIZE_MB | 5 | multipart part size: the memory one transfer holds |
 | MEDIA_PRESIGN_TTL_S | 300 | lifetime of a download URL |
 | MEDIA_PRESIGN_ENDPOINT | S3_ENDPOINT | the store's address as browsers reach it |
@@ -35,6 +38,9 @@ class MediaSettings(BaseSettings):
     fetch_attempts: int = Field(3, ge=1, le=10)
     retry_initial_s: float = Field(0.5, gt=0)
     retry_max_s: float = Field(10.0, gt=0)
+    retry_later_s: float = Field(60.0, gt=0)
+    retry_for_s: float = Field(7 * 24 * 3600.0, gt=0)
+    retry_scan_s: float = Field(15.0, gt=0)
     part_size_mb: int = Field(5, ge=5, le=64)
     presign_ttl_s: int = Field(300, ge=10, le=3600)
     presign_endpoint: str | None = None

@@ -29,6 +29,7 @@ from dispatcher.calls import RetryPolicy
 from dispatcher.deps import Deps
 from ingest import worker
 from ingest.settings import IngestSettings
+from providers.egress import EgressPolicy
 from providers.http import create_client
 from tests.dispatcher.conftest import (
     Dispatcher,
@@ -64,10 +65,10 @@ async def ingest_url(
 
 
 @pytest.fixture(scope="module")
-async def short_http() -> AsyncIterator[httpx.AsyncClient]:
+async def short_http(sim: Sim) -> AsyncIterator[httpx.AsyncClient]:
     """The provider client as the dispatcher makes it, with a read timeout of READ_S."""
     async with create_client(
-        connect_s=2.0, read_s=READ_S, write_s=READ_S, egress="loopback"
+        EgressPolicy.reaching(sim.base_url), connect_s=2.0, read_s=READ_S, write_s=READ_S
     ) as client:
         yield client
 
