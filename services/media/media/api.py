@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 
@@ -149,6 +150,13 @@ def create_app(
     app = FastAPI(title="media-api", lifespan=lifespan, docs_url=None, redoc_url=None)
     problems.install(app)
     app.include_router(router)
+    if settings.origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
 
     async def ready() -> dict[str, bool]:
         res: Resources | None = getattr(app.state, "resources", None)

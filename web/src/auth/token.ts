@@ -55,6 +55,8 @@ export class TokenStore {
     return this.token;
   }
 
+  snapshot = (): string | null => this.token;
+
   set(token: string | null): void {
     this.token = token;
     if (token !== null) {
@@ -71,8 +73,9 @@ export class TokenStore {
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
-  subscribe(listener: Listener): () => void {
+  // Arrow functions: React's useSyncExternalStore calls them unbound.
+  subscribe = (listener: Listener): (() => void) => {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
-  }
+  };
 }

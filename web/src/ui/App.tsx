@@ -6,7 +6,7 @@ import { Inbox } from "./Inbox";
 import { SignIn } from "./SignIn";
 
 export function App() {
-  const token = useSyncExternalStore(tokens.subscribe, () => tokens.current);
+  const token = useSyncExternalStore(tokens.subscribe, tokens.snapshot);
   const subject = token === null ? null : (claimsOf(token)?.sub ?? null);
   if (token === null || subject === null) return <SignIn invalid={token !== null} />;
   return <Inbox me={subject} />;

@@ -83,7 +83,7 @@ export function ConversationList({ selected, onOpen }: { selected: string | null
         </p>
       )}
       {list.isPending && <p className="list-note">Loading conversations…</p>}
-      {!list.isPending && items.length === 0 && (
+      {list.isSuccess && items.length === 0 && (
         <p className="list-note">{query ? "No conversation matches." : "No conversations here yet."}</p>
       )}
       <ul className="conversations" onKeyDown={onKeyDown} aria-label="Conversation list">
