@@ -1,15 +1,19 @@
 """The web inbox in real headless Chromium against the whole running system: customers write
 through the simulator, the agent works in the browser, the network is really cut and restored."""
 
+import struct
 import time
+import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
+import asyncpg
 import pytest
 from playwright.async_api import Browser, Page, expect
 
 from contracts import Provider
+from db.tenant import tenant_tx
 from simulator.control import SimControl
 from tests.web.conftest import SCREENSHOTS, Inbox
 
@@ -19,6 +23,26 @@ pytestmark = pytest.mark.timeout(600)
 WAIT_MS = 30_000  # bounded waits, generous for a loaded 2-core machine
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
+
+
+def _png(width: int = 480, height: int = 320) -> bytes:
+    """A real, decodable picture (a teal gradient), made without an imaging library."""
+    rows = b"".join(
+        b"\x00" + bytes(v for x in range(width) for v in (15, 80 + 120 * x // width, 110 + y // 4))
+        for y in range(height)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _phone() -> str:
@@ -34,6 +58,9 @@ async def sim(inbox: Inbox) -> AsyncIterator[SimControl]:
 async def _open_inbox(browser: Browser, inbox: Inbox, viewport: dict[str, int] = DESKTOP) -> Page:
     context = await browser.new_context(viewport=viewport)  # type: ignore[arg-type]
     page = await context.new_page()
+    # The page's own errors end up in the test's output when it fails.
+    page.on("pageerror", lambda error: print(f"page error: {error}"))
+    page.on("console", lambda m: m.type == "error" and print(f"console: {m.text}"))
     await page.goto(inbox.sign_in_url())
     await expect(page.locator(".connection")).to_have_attribute(
         "data-state", "connected", timeout=WAIT_MS
@@ -111,7 +138,7 @@ async def test_an_agent_reply_moves_from_queued_to_read(
 
 
 async def test_a_customer_image_is_displayed(
-    browser: Browser, inbox: Inbox, sim: SimControl
+    browser: Browser, inbox: Inbox, sim: SimControl, app_pool: asyncpg.Pool
 ) -> None:
     page = await _open_inbox(browser, inbox)
     phone, name = _phone(), "Carla Dias"
@@ -120,13 +147,27 @@ async def test_a_customer_image_is_displayed(
     account = inbox.wired[Provider.META].account_id
     answer = await sim.inbound(Provider.META, account, "image", phone=phone, name=name)
     assert answer["status"] == 200, answer
-    image = page.locator(".message.inbound img.media-image")
-    await expect(image).to_be_visible(timeout=WAIT_MS)
-    await page.wait_for_function(
-        "() => { const i = document.querySelector('.message.inbound img.media-image');"
-        " return i && i.complete && i.naturalWidth > 0; }",
-        timeout=WAIT_MS,
+    message = page.locator(".message.inbound[data-message-id]:has(img)")
+    await expect(message).to_have_count(1, timeout=WAIT_MS)
+    message_id = await message.get_attribute("data-message-id")
+    # The <img> holds exactly the customer's bytes, fetched through media-api's signed link.
+    # (The simulator's bytes are a JPEG header and noise: right type and hash, not a picture.)
+    mime, digest = await page.evaluate(
+        """async () => {
+          const img = document.querySelector('.message.inbound img');
+          const blob = await (await fetch(img.src)).blob();
+          const hash = await crypto.subtle.digest('SHA-256', await blob.arrayBuffer());
+          const hex = [...new Uint8Array(hash)].map(b => b.toString(16).padStart(2, '0')).join('');
+          return [blob.type, hex];
+        }"""
     )
+    async with tenant_tx(app_pool, inbox.tenant_id) as conn:
+        ref: str = await conn.fetchval(
+            "SELECT media_provider_ref FROM messages WHERE id = $1", UUID(message_id)
+        )
+    media_id = ref.rstrip("/").rsplit("/", 1)[-1]
+    assert mime == "image/jpeg"
+    assert digest == SimControl.expected_sha256(media_id)
     await page.close()
 
 
@@ -193,15 +234,14 @@ async def test_a_network_cut_loses_and_repeats_nothing_without_a_reload(
 
 
 async def test_screenshots_of_the_main_screens(
-    browser: Browser, inbox: Inbox, sim: SimControl
+    browser: Browser, inbox: Inbox, sim: SimControl, tmp_path: Path
 ) -> None:
     """Written to docs/screenshots/ for the README: the list, a conversation, the composer at
     a phone's width."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    account = inbox.wired[Provider.META].account_id
     people = [
         ("Fernanda Alves", "Bom dia! Vocês entregam em Campinas?"),
-        ("Gustavo Rocha", "Obrigado, chegou certinho 🙏"),
+        ("Gustavo Rocha", "Obrigado, chegou certinho!"),
         ("Helena Martins", "Qual o prazo de troca?"),
     ]
     phones = {}
@@ -217,8 +257,14 @@ async def test_screenshots_of_the_main_screens(
 
     person = people[0][0]
     await _open_conversation(page, person)
-    await sim.inbound(Provider.META, account, "image", phone=phones[person], name=person)
-    await expect(page.locator(".message.inbound img.media-image")).to_be_visible(timeout=WAIT_MS)
+    photo = tmp_path / "entrega-campinas.png"
+    photo.write_bytes(_png())
+    await page.locator('input[type="file"]').set_input_files(str(photo))
+    await page.wait_for_function(
+        "() => [...document.querySelectorAll('.message.outbound img.media-image')]"
+        ".some(i => i.complete && i.naturalWidth > 0)",
+        timeout=WAIT_MS,
+    )
     await page.locator("#composer-text").fill("Entregamos sim! O frete para Campinas é grátis.")
     await page.keyboard.press("Enter")
     reply = page.locator(".message.outbound", has_text="frete para Campinas")

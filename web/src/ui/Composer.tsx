@@ -6,6 +6,7 @@ import { useInbox } from "./context";
 import { windowLeftMs } from "./format";
 import { summary } from "./MessageBubble";
 import { useSend } from "./send";
+import { Icon } from "./Icon";
 
 interface Upload {
   file: File;
@@ -146,7 +147,7 @@ export function Composer({
         <div className="replying">
           <blockquote className="quote">{summary(replyTo)}</blockquote>
           <button type="button" className="icon small" onClick={onReplyDone} aria-label="Cancel reply">
-            ✕
+            <Icon name="close" />
           </button>
         </div>
       )}
@@ -176,7 +177,7 @@ export function Composer({
           aria-label="Attach a file"
           disabled={upload !== null && upload.error === null}
         >
-          📎
+          <Icon name="attach" size={20} />
         </button>
         <input
           ref={fileInput}

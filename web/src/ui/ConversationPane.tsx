@@ -8,6 +8,7 @@ import { Composer } from "./Composer";
 import { useInbox } from "./context";
 import { dayLabel, displayName, initials, phone } from "./format";
 import { MessageBubble } from "./MessageBubble";
+import { Icon } from "./Icon";
 
 export function ConversationPane({ id, onBack }: { id: string; onBack: () => void }) {
   const { api, connection, outbox, me } = useInbox();
@@ -82,7 +83,7 @@ export function ConversationPane({ id, onBack }: { id: string; onBack: () => voi
     <section className="conversation-pane" aria-label={name ? `Conversation with ${name}` : "Conversation"}>
       <header className="pane-header">
         <button type="button" className="icon back" onClick={onBack} aria-label="Back to conversations">
-          ←
+          <Icon name="back" />
         </button>
         {view && (
           <>

@@ -5,6 +5,7 @@ import { keys } from "../live";
 import type { MessageView } from "../protocol/types";
 import { useInbox } from "./context";
 import { size } from "./format";
+import { Icon } from "./Icon";
 
 /** The attachment's bytes as an object URL, fetched once through media-api (with the token). */
 function useMediaUrl(message: MessageView, enabled: boolean) {
@@ -22,6 +23,7 @@ function useMediaUrl(message: MessageView, enabled: boolean) {
 export function InlineMedia({ message }: { message: MessageView }) {
   const media = message.media;
   const url = useMediaUrl(message, true);
+  const [broken, setBroken] = useState(false);
   if (media?.state === "failed") return <p className="media-note">Attachment unavailable: {media.error ?? "failed"}</p>;
   if (media?.state !== "stored" || message.id.startsWith("local:"))
     return <div className={`media-placeholder media-${message.type}`}>{message.id.startsWith("local:") ? "Sending…" : "Loading attachment…"}</div>;
@@ -31,9 +33,17 @@ export function InlineMedia({ message }: { message: MessageView }) {
   switch (message.type) {
     case "image":
     case "sticker":
+      // A file the browser cannot decode stays downloadable instead of a broken picture.
       return (
-        <a href={url.data} target="_blank" rel="noreferrer">
-          <img className={message.type === "sticker" ? "sticker" : "media-image"} src={url.data} alt={label} />
+        <a href={url.data} target="_blank" rel="noreferrer" download={broken ? (media.filename ?? "image") : undefined}>
+          <img
+            className={message.type === "sticker" ? "sticker" : "media-image"}
+            src={url.data}
+            alt={label}
+            hidden={broken}
+            onError={() => setBroken(true)}
+          />
+          {broken && <span className="media-placeholder">Image cannot be previewed · open</span>}
         </a>
       );
     case "video":
@@ -73,7 +83,7 @@ export function DocumentDownload({ message }: { message: MessageView }) {
   return (
     <div className="document">
       <span className="document-icon" aria-hidden="true">
-        📄
+        <Icon name="document" size={26} />
       </span>
       <span className="document-info">
         <span className="document-name">{name}</span>

@@ -4,9 +4,10 @@ import type { MessageStatus, MessageView } from "../protocol/types";
 import { clock } from "./format";
 import { DocumentDownload, InlineMedia } from "./Media";
 import { useSend } from "./send";
+import { Icon } from "./Icon";
 
 const TICKS: Record<MessageStatus, { mark: string; label: string }> = {
-  queued: { mark: "🕓", label: "queued" },
+  queued: { mark: "", label: "queued" },
   sent: { mark: "✓", label: "sent" },
   delivered: { mark: "✓✓", label: "delivered" },
   read: { mark: "✓✓", label: "read" },
@@ -52,7 +53,7 @@ function Body({ message }: { message: MessageView }) {
       const href = `https://www.openstreetmap.org/?mlat=${l.latitude}&mlon=${l.longitude}#map=16/${l.latitude}/${l.longitude}`;
       return (
         <a className="location" href={href} target="_blank" rel="noreferrer">
-          <span aria-hidden="true">📍</span>
+          <Icon name="location" size={22} />
           <span>
             <strong>{l.name ?? "Shared location"}</strong>
             <span className="muted">{l.address ?? `${l.latitude.toFixed(5)}, ${l.longitude.toFixed(5)}`}</span>
@@ -65,7 +66,7 @@ function Body({ message }: { message: MessageView }) {
         <ul className="contact-cards" aria-label="Shared contacts">
           {(message.contacts ?? []).map((c, i) => (
             <li key={i}>
-              <span aria-hidden="true">👤</span> <strong>{c.name}</strong>
+              <Icon name="contact" size={16} /> <strong>{c.name}</strong>
               {c.phones.map((p) => (
                 <a key={p} href={`tel:${p}`}>
                   {p}
@@ -124,7 +125,7 @@ export function MessageBubble({
           <time dateTime={message.created_at}>{clock(message.created_at)}</time>
           {outbound && (
             <span className={`ticks ticks-${message.status}`} aria-label={`Status: ${tick.label}`} title={tick.label}>
-              {tick.mark}
+              {message.status === "queued" ? <Icon name="clock" size={12} /> : tick.mark}
             </span>
           )}
         </p>
@@ -151,7 +152,7 @@ export function MessageBubble({
       {!local && message.type !== "reaction" && (
         <div className="message-actions">
           <button type="button" className="icon small" onClick={onReply} aria-label="Reply to this message">
-            ↩
+            <Icon name="reply" />
           </button>
           <button
             type="button"
@@ -160,7 +161,7 @@ export function MessageBubble({
             aria-label="React to this message"
             aria-expanded={picking}
           >
-            ☺
+            <Icon name="smile" />
           </button>
           {picking && (
             <span className="reaction-picker" role="group" aria-label="Choose a reaction">
