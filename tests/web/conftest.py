@@ -34,15 +34,15 @@ WEB = Path(__file__).resolve().parents[2] / "web"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def chromium() -> str:
     if not Path(CHROMIUM).is_file():
         pytest.skip(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")
     return CHROMIUM
 
 
-@pytest.fixture(scope="module")
-def web_built(chromium: str) -> Path:
+@pytest.fixture(scope="package")
+def web_built() -> Path:
     if shutil.which("npm") is None:
         pytest.skip("browser tests need npm to build web/ (Node.js 20+)")
     built, how = build_web(WEB)
@@ -76,7 +76,7 @@ class Inbox:
         self.media.restore()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def services(
     web_built: Path,
     stack: Endpoints,
@@ -105,7 +105,7 @@ def services(
         media.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def inbox(
     services: tuple[ServiceSet, CuttableProxy, CuttableProxy],
     stack: Endpoints,
@@ -140,7 +140,7 @@ async def inbox(
     return Inbox(service_set.urls, gateway, media, auth, tenant_id, {w.provider: w for w in wired})
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def browser(chromium: str) -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
