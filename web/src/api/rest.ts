@@ -18,6 +18,8 @@ export interface Endpoints {
   api: string; // the gateway's origin ("" = this page's)
   media: string; // media-api's origin ("" = this page's, as behind the ingress)
   token: () => Promise<string>;
+  /** A request was refused for its token (401): ask the host for a fresh one. */
+  onUnauthorized?: () => void;
 }
 
 /** RFC 9457 problem details → a message an agent can read. */
@@ -44,6 +46,7 @@ export class Api {
     headers.set("Authorization", `Bearer ${token}`);
     if (init.body !== undefined && typeof init.body === "string") headers.set("Content-Type", "application/json");
     const response = await fetch(base + path, { ...init, headers });
+    if (response.status === 401) this.endpoints.onUnauthorized?.();
     if (!response.ok) throw await failure(response);
     return (await response.json()) as T;
   }

@@ -46,7 +46,7 @@ export function Inbox({ me }: { me: string }) {
 
   const services = useMemo<InboxServices>(() => {
     const token = () => tokens.next();
-    const api = new Api({ api: "", media: mediaOrigin(), token });
+    const api = new Api({ api: "", media: mediaOrigin(), token, onUnauthorized: requestFreshToken });
     const connection = connectLive({ client, url: wsUrl(), token, refreshToken, onState: setState });
     return { api, connection, outbox: new Outbox(), me };
   }, [client, me]);
