@@ -9,6 +9,7 @@ from pathlib import Path
 from uuid import UUID, uuid4
 
 import asyncpg
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
@@ -230,6 +231,46 @@ async def test_a_network_cut_loses_and_repeats_nothing_without_a_reload(
     assert shown == ["antes 0", *during, "depois 6"], shown
     assert await page.evaluate("() => window.__sameDocument === true"), "the page was reloaded"
     await expect(page.locator("button.conversation", has_text=name)).to_have_count(1)
+    await page.close()
+
+
+async def test_assign_close_and_reopen_by_keyboard(
+    browser: Browser, inbox: Inbox, sim: SimControl
+) -> None:
+    page = await _open_inbox(browser, inbox)
+    phone, name = _phone(), "Igor Nunes"
+    await _customer_writes(sim, inbox, phone, "Preciso falar com alguém", name)
+    item = page.locator("button.conversation", has_text=name)
+    await expect(item).to_be_visible(timeout=WAIT_MS)
+    # Keyboard only: the newest conversation is first; arrows move, Enter opens.
+    first = page.locator("button.conversation").first
+    await first.focus()
+    await page.keyboard.press("ArrowDown")
+    await page.keyboard.press("ArrowUp")
+    await page.keyboard.press("Enter")
+    await expect(page.locator(".pane-title h2")).to_have_text(name, timeout=WAIT_MS)
+
+    await page.get_by_role("button", name="Assign to me").click()
+    await expect(page.locator(".pane-title p")).to_contain_text("assigned to you", timeout=WAIT_MS)
+    await expect(item.locator(".tag.assignee")).to_have_text("You", timeout=WAIT_MS)
+
+    await page.get_by_role("button", name="Close", exact=True).click()
+    await expect(item).to_have_count(0, timeout=WAIT_MS)  # gone from the open list
+    await page.get_by_role("radio", name="Closed").click()
+    await expect(item).to_be_visible(timeout=WAIT_MS)
+    await page.get_by_role("button", name="Reopen").click()
+    await expect(item).to_have_count(0, timeout=WAIT_MS)  # gone from the closed list
+    await page.get_by_role("radio", name="Open").click()
+    await expect(item).to_be_visible(timeout=WAIT_MS)
+    async with httpx.AsyncClient(
+        base_url=inbox.urls["gateway"],
+        headers={"Authorization": f"Bearer {inbox.token()}"},
+        timeout=20,
+    ) as api:
+        stored = (
+            await api.get(f"/v1/conversations/{await item.get_attribute('data-conversation-id')}")
+        ).json()
+    assert stored["status"] == "open" and stored["assignee"] == "agent-1", stored
     await page.close()
 
 

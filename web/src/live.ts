@@ -7,6 +7,7 @@ import { RealtimeConnection, type ConnectionState } from "./protocol/connection"
 import type { ConversationView, RealtimeEvent } from "./protocol/types";
 import { upsertConversation, type ConversationPage, type StatusFilter } from "./state/conversations";
 import { upsertIntoPages, type MessagePage } from "./state/messages";
+import type { Seen } from "./state/seen";
 
 export const keys = {
   conversations: (filter: StatusFilter) => ["conversations", filter] as const,
@@ -43,6 +44,7 @@ export function connectLive(options: {
   token: () => Promise<string>;
   refreshToken: () => Promise<boolean>;
   onState: (state: ConnectionState) => void;
+  seen: Seen;
 }): RealtimeConnection {
   const { client } = options;
   const connection = new RealtimeConnection({
@@ -50,7 +52,11 @@ export function connectLive(options: {
     token: options.token,
     onState: options.onState,
     onUnauthenticated: options.refreshToken,
-    onEvent: (event) => applyEvent(client, event),
+    onEvent: (event) => {
+      if (event.type === "conversation.updated") options.seen.conversation(event.conversation);
+      else options.seen.message(event.message);
+      applyEvent(client, event);
+    },
     onReload: (channel) => {
       if (channel === "inbox") void client.invalidateQueries({ queryKey: ["conversations"] });
       else {

@@ -34,6 +34,15 @@ describe("conversation list", () => {
     expect(conversationList(pages, "open").map((c) => c.id)).toEqual(["b"]);
   });
 
+  it("a REST answer older than a live snapshot does not hide it", () => {
+    const stale = { items: [conversation("a")], next_cursor: null };
+    const live = {
+      items: [conversation("b", { last_message_at: "2026-11-30T12:00:00Z", updated_at: "2026-11-30T12:00:00Z" })],
+      next_cursor: null,
+    };
+    expect(conversationList([stale, live], "open").map((c) => c.id)).toEqual(["b", "a"]);
+  });
+
   it("searches the contact's name without accents or case, and the number by digits", () => {
     const c = conversation("a", { contact_name: "José Álvares", contact_phone: "5511987654321" });
     expect(matchesSearch(c, "jose")).toBe(true);

@@ -1,5 +1,5 @@
 import { useInfiniteQuery } from "@tanstack/react-query";
-import { useEffect, useRef, useState, type KeyboardEvent } from "react";
+import { useEffect, useRef, useState, useSyncExternalStore, type KeyboardEvent } from "react";
 
 import { keys } from "../live";
 import { conversationList, type StatusFilter } from "../state/conversations";
@@ -13,7 +13,7 @@ const FILTERS: Array<{ value: StatusFilter; label: string }> = [
 ];
 
 export function ConversationList({ selected, onOpen }: { selected: string | null; onOpen: (id: string) => void }) {
-  const { api, me } = useInbox();
+  const { api, me, seen } = useInbox();
   const [filter, setFilter] = useState<StatusFilter>("open");
   const [query, setQuery] = useState("");
   const list = useInfiniteQuery({
@@ -22,7 +22,10 @@ export function ConversationList({ selected, onOpen }: { selected: string | null
     initialPageParam: null as string | null,
     getNextPageParam: (last) => last.next_cursor,
   });
-  const items = conversationList(list.data?.pages ?? [], filter, query);
+  useSyncExternalStore(seen.subscribe, seen.snapshot);
+  // Live snapshots over the pages: the newest copy of each conversation wins.
+  const live = { items: seen.allConversations(), next_cursor: null };
+  const items = conversationList(list.data ? [...list.data.pages, live] : [], filter, query);
 
   // Endless scroll: the sentinel at the end of the list loads the next page when it shows.
   const sentinel = useRef<HTMLLIElement>(null);

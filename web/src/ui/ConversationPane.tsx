@@ -11,7 +11,7 @@ import { MessageBubble } from "./MessageBubble";
 import { Icon } from "./Icon";
 
 export function ConversationPane({ id, onBack }: { id: string; onBack: () => void }) {
-  const { api, connection, outbox, me } = useInbox();
+  const { api, connection, outbox, seen, me } = useInbox();
   const client = useQueryClient();
   const [replyTo, setReplyTo] = useState<MessageView | null>(null);
 
@@ -29,7 +29,14 @@ export function ConversationPane({ id, onBack }: { id: string; onBack: () => voi
     getNextPageParam: (last) => last.next_before,
   });
   useSyncExternalStore(outbox.subscribe, outbox.snapshot);
-  const messages = timeline([...(history.data?.pages ?? []).flatMap((p) => p.items), ...outbox.of(id)]);
+  useSyncExternalStore(seen.subscribe, seen.snapshot);
+  // History pages, then live snapshots (newer than a REST answer that was in flight), then
+  // unconfirmed sends: timeline() keeps one entry per message, the newest.
+  const messages = timeline([
+    ...(history.data?.pages ?? []).flatMap((p) => p.items),
+    ...seen.messagesOf(id),
+    ...outbox.of(id),
+  ]);
 
   const change = useMutation({
     mutationFn: (changes: { status?: "open" | "closed"; assignee?: string | null }) => api.patch(id, changes),
@@ -41,7 +48,11 @@ export function ConversationPane({ id, onBack }: { id: string; onBack: () => voi
   });
 
   // Reading the conversation marks it read (and the customer sees the blue ticks).
-  const unread = conversation.data?.unread_count ?? 0;
+  // The newest of the REST answer and the live snapshot (either may be the later one).
+  const live = seen.conversationById(id);
+  const fetched = conversation.data;
+  const view = fetched && live ? (live.updated_at > fetched.updated_at ? live : fetched) : (fetched ?? live);
+  const unread = view?.unread_count ?? 0;
   const { mutate: mark, isPending: marking } = markRead;
   useEffect(() => {
     if (unread > 0 && !marking && document.visibilityState === "visible") mark();
@@ -75,7 +86,6 @@ export function ConversationPane({ id, onBack }: { id: string; onBack: () => voi
     return () => observer.disconnect();
   }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
 
-  const view = conversation.data;
   const name = view ? displayName(view.contact_name, view.contact_phone) : "";
   const byId = new Map(messages.map((m) => [m.id, m]));
 

@@ -5,6 +5,7 @@ import { Api } from "../api/rest";
 import { mediaOrigin, tokens, requestFreshToken } from "../auth/host";
 import type { ConnectionState } from "../protocol/connection";
 import { Outbox } from "../state/outbox";
+import { Seen } from "../state/seen";
 import { connectLive } from "../live";
 import { ConnectionBadge } from "./ConnectionBadge";
 import { InboxContext, type InboxServices } from "./context";
@@ -47,8 +48,9 @@ export function Inbox({ me }: { me: string }) {
   const services = useMemo<InboxServices>(() => {
     const token = () => tokens.next();
     const api = new Api({ api: "", media: mediaOrigin(), token, onUnauthorized: requestFreshToken });
-    const connection = connectLive({ client, url: wsUrl(), token, refreshToken, onState: setState });
-    return { api, connection, outbox: new Outbox(), me };
+    const seen = new Seen();
+    const connection = connectLive({ client, url: wsUrl(), token, refreshToken, onState: setState, seen });
+    return { api, connection, outbox: new Outbox(), seen, me };
   }, [client, me]);
 
   useEffect(() => {
