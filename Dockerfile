@@ -1,10 +1,12 @@
 # syntax=docker/dockerfile:1
 # One image for every process: `docker run IMAGE run ingest-api`, `... migrate`, `... topics create`.
 # Build stage: uv installs exactly what uv.lock pins (no dev group) into /app/.venv.
-# Final stage: the same slim Python, the virtualenv and nothing else (no uv, no compilers),
-# running as an unprivileged user.
+# Web stage: Node builds the agents' inbox (web/) from package-lock.json into static files.
+# Final stage: the same slim Python, the virtualenv and the inbox's built assets, nothing else
+# (no uv, no compilers, no Node), running as an unprivileged user.
 
 ARG PYTHON_IMAGE=python:3.12-slim-bookworm
+ARG NODE_IMAGE=node:20-bookworm-slim
 
 FROM ${PYTHON_IMAGE} AS build
 ARG UV_VERSION=0.13.8
@@ -22,6 +24,13 @@ COPY libs ./libs
 COPY services ./services
 RUN uv sync --frozen --no-dev --no-editable --python /usr/local/bin/python
 
+FROM ${NODE_IMAGE} AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
+
 FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="omnichannel-realtime" \
       org.opencontainers.image.description="Omnichannel Realtime: every entry point, run as omni COMMAND"
@@ -29,7 +38,10 @@ RUN groupadd --system --gid 10001 omni \
     && useradd --system --uid 10001 --gid omni --home-dir /app --no-create-home \
        --shell /usr/sbin/nologin omni
 COPY --from=build --chown=root:root /app/.venv /app/.venv
+# The gateway serves the inbox at / on the API's origin (GATEWAY_WEB_DIR).
+COPY --from=web --chown=root:root /web/dist /app/web
 ENV PATH=/app/.venv/bin:$PATH \
+    GATEWAY_WEB_DIR=/app/web \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     LOG_FORMAT=json

@@ -8,7 +8,13 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml uv.lock | cksum | cut -d' ' -f1)
 
-.PHONY: install dev test lint typecheck unit schemas bench up down clean
+# The web inbox (web/): Node.js 20+ and npm. Installed from package-lock.json with `npm ci`,
+# stamped like the Python install so it reruns only when the lock file changes.
+NPM := $(shell command -v npm 2>/dev/null)
+WEB_STAMP := web/node_modules/.installed-$(shell cat web/package-lock.json | cksum | cut -d' ' -f1)
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: install dev test lint typecheck unit schemas bench up down clean web-install web-check
 
 $(STAMP): pyproject.toml uv.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,15 +22,34 @@ $(STAMP): pyproject.toml uv.lock
 	$(BIN)/uv sync --frozen --extra embedded --python $(BIN)/python
 	@rm -f $(VENV)/.installed-* && touch $@
 
-install: $(STAMP)
+install: $(STAMP) web-install
+
+web-install:
+ifdef NPM
+	@test -f $(WEB_STAMP) || (cd web && npm ci --no-audit --no-fund && rm -f node_modules/.installed-* && touch ../$(WEB_STAMP))
+else
+	@echo "npm not found: the web inbox (web/) is not installed; install Node.js 20+ for it"
+endif
+
+## The web inbox: ESLint, TypeScript (tsc --noEmit) and vitest. Its production build (web/dist)
+## is made by the browser tests and `make dev` when the sources changed (devstack/web.py).
+web-check: web-install
+ifdef NPM
+	cd web && npm run lint && npm run typecheck && npm test
+else
+	@echo "web-check did not run: npm not found (install Node.js 20+)"
+endif
 
 ## Run everything locally until Ctrl-C (infrastructure embedded unless addresses are given).
 dev: install
 	$(BIN)/omni dev
 
-## Lint, type-check and run the whole test-suite against real Postgres, Kafka and S3.
-test: install lint typecheck
-	$(BIN)/pytest $(PYTEST_ARGS)
+## Lint, type-check and run the whole test-suite against real Postgres, Kafka and S3; the web
+## inbox's checks, and its browser tests (tests/web) when Chromium is at $(CHROMIUM).
+test: install lint typecheck web-check
+	@test -x $(CHROMIUM) || echo "NOTE: browser tests (tests/web) will be skipped: no Chromium at $(CHROMIUM) (apt-get install chromium)"
+	OMNI_CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
+	@test -x $(CHROMIUM) || echo "NOTE: browser tests (tests/web) did not run: no Chromium at $(CHROMIUM)"
 
 lint: install
 	$(BIN)/ruff check .
@@ -59,4 +84,4 @@ schemas: install
 	$(BIN)/omni contracts export
 
 clean:
-	rm -rf $(VENV) .omni .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .omni .mypy_cache .ruff_cache .pytest_cache web/node_modules web/dist

@@ -54,8 +54,10 @@ async def wire_integration(
     account_id: str,
     sim_url: str,
     ingest_url: str,
+    status_delay_s: float = 0.0,
 ) -> WiredIntegration:
-    """Create (as the owner, tenant set for the transaction) and register one integration."""
+    """Create (as the owner, tenant set for the transaction) and register one integration.
+    ``status_delay_s`` spaces the simulator's status webhooks (sent, delivered, read)."""
     token, secret = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     async with conn.transaction():
         await conn.execute("SELECT set_config('app.tenant_id', $1, true)", str(tenant_id))
@@ -90,7 +92,12 @@ async def wire_integration(
     url = f"{ingest_url}/webhooks/{provider.value}/{key}"
     if provider is Provider.META:
         await sim.register(
-            provider, account_id, webhook_url=url, app_secret=secret, access_token=token
+            provider,
+            account_id,
+            webhook_url=url,
+            app_secret=secret,
+            access_token=token,
+            status_delay_s=status_delay_s,
         )
     else:
         await sim.register(
@@ -100,6 +107,7 @@ async def wire_integration(
             webhook_secret=secret,
             access_token=token,
             client_token=secret,
+            status_delay_s=status_delay_s,
         )
     return WiredIntegration(provider, integration_id, account_id, url, verify)
 
@@ -112,6 +120,7 @@ async def wire_demo(
     sim_url: str,
     ingest_url: str,
     account_prefix: str = "demo",
+    status_delay_s: float = 0.0,
 ) -> list[WiredIntegration]:
     conn = await asyncpg.connect(owner_url)
     try:
@@ -126,6 +135,7 @@ async def wire_demo(
                     account_id=f"{account_prefix}-{provider.value}",
                     sim_url=sim_url,
                     ingest_url=ingest_url,
+                    status_delay_s=status_delay_s,
                 )
                 for provider in Provider
             ]

@@ -82,6 +82,13 @@ def service_env(name: str, ports: Mapping[str, int], base: Mapping[str, str]) ->
         env["PROVIDER_ALLOW_HTTP"] = "true"
     if "ingest-api" in ports:
         env["GATEWAY_INGEST_PUBLIC_URL"] = f"http://127.0.0.1:{ports['ingest-api']}"
+    if "gateway" in ports:
+        # The web inbox is served by the gateway: its origin may open the websocket and, as
+        # media-api listens on another port here, fetch and upload attachments (CORS).
+        port = ports["gateway"]
+        for key in ("GATEWAY_ALLOWED_ORIGINS", "MEDIA_ALLOWED_ORIGINS"):
+            given = [o for o in base.get(key, "").split(",") if o.strip()]
+            env[key] = ",".join([*given, f"http://127.0.0.1:{port}", f"http://localhost:{port}"])
     return env
 
 

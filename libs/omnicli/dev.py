@@ -6,6 +6,7 @@ import signal
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from uuid import UUID
@@ -21,6 +22,7 @@ from devstack.services import BY_NAME, SPECS, plan_ports, service_env, urls
 from devstack.settings import StackSettings
 from devstack.stack import Stack
 from devstack.supervisor import Supervisor
+from devstack.web import build_web
 from omnicli.entrypoints import ENTRYPOINTS
 
 
@@ -67,6 +69,20 @@ def _wait_ready(url: str, timeout_s: float = 90.0) -> bool:
             pass
         time.sleep(0.3)
     return False
+
+
+# The sign-in link's token: short-lived, as it sits in a URL (a fresh one with each `make dev`;
+# the sign-in screen also takes one from `omni token`).
+SIGN_IN_TTL_S = 3600
+WEB = Path(__file__).resolve().parents[2] / "web"
+
+
+def sign_in_url(gateway: str, token: str, media: str | None) -> str:
+    """The fragment never reaches a server or its logs (a query string would)."""
+    fragment = f"token={token}"
+    if media is not None:
+        fragment += "&" + urllib.parse.urlencode({"media": media})
+    return f"{gateway}/#{fragment}"
 
 
 def run(infra_only: bool) -> int:
@@ -123,6 +139,8 @@ def run(infra_only: bool) -> int:
                 print("  services    none registered yet: infrastructure only")
             write_env_file(state / "dev.env", dev_env)
         else:
+            built, how = build_web(WEB)
+            print(f"  web inbox   {how}", flush=True)
             ports = plan_ports(names, prefer_dev_ports=True)
             where = urls(ports)
             supervisor = Supervisor(env)
@@ -156,6 +174,12 @@ def run(infra_only: bool) -> int:
             for name in names:
                 if BY_NAME[name].public:
                     print(f"  {name:<11} {where[name]}")
+            if "gateway" in where and built:
+                link_token = mint(
+                    auth, tenant_id=tenant_id, user_id=DEMO_AGENT, role="agent", ttl_s=SIGN_IN_TTL_S
+                )
+                link = sign_in_url(where["gateway"], link_token, where.get("media-api"))
+                print(f"  inbox       {link}  (sign-in link, valid 1 h)")
             if "gateway" in where:
                 print(f"  API docs    {where['gateway']}/docs")
                 print(f"  websocket   {where['gateway'].replace('http', 'ws', 1)}/v1/ws")

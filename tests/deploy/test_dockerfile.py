@@ -61,7 +61,9 @@ def test_final_stage_is_slim_non_root_without_build_tools() -> None:
     for args in final.all("RUN"):
         assert not BUILD_TOOLS.search(args), f"build tool in the final stage: {args}"
     copies = final.all("COPY")
-    assert copies and all("--from=build" in c for c in copies), "final stage copies only the venv"
+    assert copies and all("--from=build" in c or "--from=web" in c for c in copies), (
+        "final stage copies only the venv and the web inbox's built assets"
+    )
 
 
 def test_image_runs_any_entry_point_as_an_omni_command() -> None:

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 from starlette.types import Scope
@@ -180,6 +181,13 @@ def create_app(
     app = FastAPI(title="media-api", lifespan=lifespan, docs_url=None, redoc_url=None)
     problems.install(app)
     app.include_router(router)
+    if settings.origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
     # Every body but an upload's (streamed under its own, larger limits) is capped while read.
     app.add_middleware(BodyCap, max_bytes=settings.max_json_body_bytes, streams=_is_upload)
 

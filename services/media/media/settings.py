@@ -16,6 +16,7 @@
 | MEDIA_PRESIGN_TTL_S | 300 | lifetime of a download URL |
 | MEDIA_PRESIGN_ENDPOINT | S3_ENDPOINT | the store's address as browsers reach it |
 | MEDIA_CONNECT_TIMEOUT_S, MEDIA_READ_TIMEOUT_S | 5, 30 | provider HTTP timeouts |
+| MEDIA_ALLOWED_ORIGINS | "" | comma-separated browser Origins allowed by CORS (web inbox) |
 
 Plus the shared ones: APP_DATABASE_URL, KAFKA_*, S3_*, CREDENTIAL_KEYS, JWT_*, LOG_*, and
 PROVIDER_EGRESS / PROVIDER_EGRESS_ALLOW / PROVIDER_ALLOW_HTTP (where fetches may go: public
@@ -46,6 +47,13 @@ class MediaSettings(BaseSettings):
     presign_endpoint: str | None = None
     connect_timeout_s: float = Field(5.0, gt=0)
     read_timeout_s: float = Field(30.0, gt=0)
+    # The web inbox on another origin than media-api (development); behind one ingress the
+    # inbox and media-api share an origin and this stays empty.
+    allowed_origins: str = ""
+
+    @property
+    def origins(self) -> list[str]:
+        return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
 
     @property
     def part_size(self) -> int:

@@ -4,10 +4,16 @@ endpoints are an app of their own (``app.state.ops``), served on OPS_PORT only."
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from auth.tokens import Verifier
 from bus.publisher import Publisher
@@ -101,7 +107,35 @@ def create_app(config: Config) -> FastAPI:
         return {"postgres": db_ok, "realtime_consumer": not app.state.consume.done()}
 
     app.state.ops = ops_app(ready)
+    web = web_dist()
+    if web is not None:  # mounted last: /v1, /docs and the websocket keep precedence
+        app.mount("/", SinglePageApp(directory=web, html=True), name="web")
     return app
+
+
+def web_dist() -> Path | None:
+    """The built web inbox (``web/dist``): ``GATEWAY_WEB_DIR``, else the source tree's.
+    Served at ``/`` on the API's origin when it exists; the API runs the same without it."""
+    configured = os.environ.get("GATEWAY_WEB_DIR")
+    source_tree = Path(__file__).resolve().parents[3] / "web" / "dist"
+    folder = Path(configured) if configured else source_tree
+    return folder if (folder / "index.html").is_file() else None
+
+
+_NOT_THE_APP = frozenset({"v1", "healthz", "readyz", "metrics"})
+
+
+class SinglePageApp(StaticFiles):
+    """The inbox's own paths (``/?c=…`` after a reload, deep links) get ``index.html``;
+    unknown API paths stay 404, and so do the ops paths, which live on the ops port only."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        try:
+            return await super().get_response(path, scope)
+        except HTTPException as exc:
+            if exc.status_code != 404 or path.startswith("v1/") or path in _NOT_THE_APP:
+                raise
+            return await super().get_response("index.html", scope)
 
 
 def server_config(app: FastAPI, settings: GatewaySettings, **overrides: object) -> uvicorn.Config:
