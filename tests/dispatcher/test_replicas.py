@@ -23,6 +23,7 @@ from contracts.outbound import OutboundText
 from db.tenant import tenant_tx
 from dispatcher.ratelimit import allowance_for
 from simulator.server import free_port
+from tests.conftest import egress_allow
 from tests.dispatcher.conftest import Sim, Wired, new_conversation, publish, queue, wait_until
 
 PROCESSES = 3
@@ -81,6 +82,7 @@ async def test_three_processes_keep_one_numbers_rate_and_pause_together(
         "DISPATCHER_SWEEP_INTERVAL_S": "3600",  # the consumers alone
         "DISPATCHER_SESSION_TIMEOUT_MS": "6000",
         "LOG_LEVEL": "WARNING",
+        "PROVIDER_EGRESS_ALLOW": egress_allow(sim.base_url),
     }
     processes = [start_dispatcher(env) for _ in range(PROCESSES)]
     try:

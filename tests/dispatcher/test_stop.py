@@ -19,6 +19,7 @@ import pytest
 from contracts import Provider
 from contracts.outbound import OutboundText
 from simulator.server import free_port
+from tests.conftest import egress_allow
 from tests.dispatcher.conftest import Sim, Wired, publish, queue, wait_until
 from tests.dispatcher.outbound import message_row
 
@@ -60,6 +61,7 @@ async def test_sigterm_during_a_long_wait_ends_the_process_and_leaves_no_claim(
         "DISPATCHER_RETRY_INITIAL_S": str(LONG_S),
         "DISPATCHER_RETRY_MAX_S": str(LONG_S),
         "LOG_LEVEL": "WARNING",
+        "PROVIDER_EGRESS_ALLOW": egress_allow(sim.base_url),
     }
     if wait == "retry_after":
         await sim.control.fault(

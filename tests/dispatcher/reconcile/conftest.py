@@ -57,8 +57,8 @@ async def ingest_url(
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(settings, db_settings, kafka_settings, stop))
     try:
-        async with serving(api_settings(), db_settings, kafka_settings, vault) as url:
-            yield url
+        async with serving(api_settings(), db_settings, kafka_settings, vault) as served:
+            yield served.url
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
