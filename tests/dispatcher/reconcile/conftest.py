@@ -120,10 +120,12 @@ async def patient_dispatcher(
     s3_client: Any,
     s3_settings: S3Settings,
     kafka_settings: KafkaSettings,
+    sim: Sim,
 ) -> AsyncIterator[Dispatcher]:
     """A dispatcher that waits PATIENT_READ_S for an answer: long enough for a slow machine
     to let a webhook posted before the answer reach the database first."""
-    async with create_client(read_s=PATIENT_READ_S, egress="loopback") as http:
+    policy = EgressPolicy.reaching(sim.base_url)
+    async with create_client(policy, read_s=PATIENT_READ_S) as http:
         deps = build_deps(
             app_pool, vault, http, publisher, s3_client, s3_settings.bucket, policy=POLICY
         )

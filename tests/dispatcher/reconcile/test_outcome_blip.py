@@ -17,6 +17,7 @@ from contracts.outbound import OutboundText
 from credentials import Vault
 from db.pool import create_pool
 from devstack.stack import Endpoints
+from providers.egress import EgressPolicy
 from providers.http import create_client
 from tests.dispatcher.conftest import (
     Dispatcher,
@@ -43,10 +44,11 @@ async def blip_pool(stack: Endpoints) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
-async def blip_http() -> AsyncIterator[httpx.AsyncClient]:
+async def blip_http(sim: Sim) -> AsyncIterator[httpx.AsyncClient]:
     """The dispatcher's provider client with production's timeouts: on a loaded machine the
     answer may be slow, and a timed-out answer would (rightly) end "may have been sent"."""
-    async with create_client(connect_s=5.0, read_s=30.0, egress="loopback") as client:
+    policy = EgressPolicy.reaching(sim.base_url)
+    async with create_client(policy, connect_s=5.0, read_s=30.0) as client:
         yield client
 
 
