@@ -33,12 +33,13 @@ def _serve(command: str, env: dict[str, str]) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{env['PORT_UNDER_TEST']}"
+    ops = f"http://127.0.0.1:{env['OPS_PORT']}"  # readiness is on the ops port only
     try:
         deadline = time.monotonic() + 60
         while True:
             assert process.poll() is None, f"{command} exited during startup"
             try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                if httpx.get(f"{ops}/readyz", timeout=2).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
@@ -57,14 +58,26 @@ def _serve(command: str, env: dict[str, str]) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def gateway_url(stack_env: dict[str, str]) -> Iterator[str]:
     port = str(free_port())
-    env = {**stack_env, "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": port, "PORT_UNDER_TEST": port}
+    env = {
+        **stack_env,
+        "GATEWAY_HOST": "127.0.0.1",
+        "GATEWAY_PORT": port,
+        "PORT_UNDER_TEST": port,
+        "OPS_PORT": str(free_port()),
+    }
     yield from _serve("gateway", env)
 
 
 @pytest.fixture(scope="session")
 def media_api_url(stack_env: dict[str, str]) -> Iterator[str]:
     port = str(free_port())
-    env = {**stack_env, "MEDIA_HOST": "127.0.0.1", "MEDIA_PORT": port, "PORT_UNDER_TEST": port}
+    env = {
+        **stack_env,
+        "MEDIA_HOST": "127.0.0.1",
+        "MEDIA_PORT": port,
+        "PORT_UNDER_TEST": port,
+        "OPS_PORT": str(free_port()),
+    }
     yield from _serve("media-api", env)
 
 
