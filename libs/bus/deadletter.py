@@ -2,9 +2,12 @@
 
 import asyncio
 import base64
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bus.publisher import Outgoing, Publisher
 from config.shared import KafkaSettings
@@ -84,24 +87,21 @@ class ReplayResult:
 
 
 REPLAY_GROUP = "omni-dlq-replay"
-# A group join waits for the members it already has (their session timeout at most), so a
-# replay waits at least this long for the group's offsets to move before it gives up.
-JOIN_WAIT_S = 15.0
+# The Postgres advisory lock two replays share (any fixed bigint; "omni-dlq" in ASCII).
+REPLAY_LOCK = 0x6F6D6E692D646C71
 
 
-class _FinishBeforeHandingBack(ConsumerRebalanceListener):  # type: ignore[misc]
-    """A second replay joining the group takes partitions from this one: the letter being
-    sent is published and committed before they go, so neither replay sends it again."""
-
-    def __init__(self, lock: asyncio.Lock) -> None:
-        self._lock = lock
-
-    async def on_partitions_revoked(self, revoked: object) -> None:
-        async with self._lock:
-            pass
-
-    async def on_partitions_assigned(self, assigned: object) -> None:
-        pass
+@asynccontextmanager
+async def one_replay_at_a_time(database_url: str) -> AsyncIterator[None]:
+    """Hold the replay lock: a second ``omni dlq replay`` waits here until the first is done,
+    then finds what it sent already committed. A session lock, so it is released when the
+    connection closes, even if the process dies."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", REPLAY_LOCK)
+        yield
+    finally:
+        await conn.close()
 
 
 async def replay(
@@ -110,25 +110,19 @@ async def replay(
     """Send every dead letter not replayed before back to its source topic.
 
     Only the dead letters present when the replay starts are sent: one that fails again and is
-    dead-lettered anew waits for the next replay instead of being chased forever. The replay
-    is a consumer group that commits each letter as soon as it is re-published, so running it
-    twice, or twice at once, sends each dead letter once. It stops once the group has
-    committed every letter present at the start, after ``limit`` letters, or when the group's
-    offsets have not moved for ``idle_s`` (at least ``JOIN_WAIT_S``). Key and value go back
-    byte for byte.
+    dead-lettered anew waits for the next replay instead of being chased forever. Each letter
+    is committed (consumer group ``REPLAY_GROUP``, partitions assigned, no group membership)
+    as soon as it is re-published, so a replay run again sends only what is left; run it under
+    ``one_replay_at_a_time`` so that two at once do too (``omni dlq replay`` does). It stops
+    once every letter present at the start is sent, after ``idle_s`` without records, or after
+    ``limit`` letters. Key and value go back byte for byte.
     """
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.bootstrap,
         group_id=REPLAY_GROUP,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
-        # Short membership bounds: a join waits for the members the group already has, and a
-        # replay that died (or a broker that misses a LeaveGroup) must not hold it for minutes.
-        session_timeout_ms=10_000,
-        heartbeat_interval_ms=1_000,
-        rebalance_timeout_ms=10_000,
     )
-    sending = asyncio.Lock()
     await consumer.start()
     counts: dict[str, int] = {}
     total = 0
@@ -139,30 +133,26 @@ async def replay(
             for p in sorted(consumer.partitions_for_topic(topics.DEADLETTER) or ())
         ]
         ends = await _ends(settings, consumer, partitions)
-        consumer.subscribe([topics.DEADLETTER], listener=_FinishBeforeHandingBack(sending))
-        clock = asyncio.get_running_loop().time
-        left, moved_at = await _left(consumer, ends), clock()
-        # Rebalances pause fetching (a second replay joining, one leaving): only a long
-        # stillness of the group's committed offsets means nobody is replaying any more.
-        while left and clock() - moved_at < max(idle_s, JOIN_WAIT_S):
-            if limit is not None and total >= limit:
+        consumer.assign(partitions)
+        remaining = {tp for tp in partitions if await consumer.position(tp) < ends[tp]}
+        while remaining and (limit is None or total < limit):
+            batches = await consumer.getmany(
+                *remaining, timeout_ms=int(idle_s * 1000), max_records=100
+            )
+            if not batches:
                 break
-            batches = await consumer.getmany(timeout_ms=200, max_records=100)
             for tp, records in batches.items():
                 for record in records:
-                    if record.offset >= ends.get(tp, 0) or (limit is not None and total >= limit):
+                    if record.offset >= ends[tp] or (limit is not None and total >= limit):
                         break
-                    async with sending:
-                        if tp not in consumer.assignment():
-                            break  # handed to another replay meanwhile: it sends the rest
-                        letter: DeadLettered = decode(topics.DEADLETTER, record.value)
-                        await _send_back(publisher, letter)
-                        await consumer.commit({tp: record.offset + 1})
+                    letter: DeadLettered = decode(topics.DEADLETTER, record.value)
+                    await _send_back(publisher, letter)
+                    await consumer.commit({tp: record.offset + 1})
                     counts[letter.source_topic] = counts.get(letter.source_topic, 0) + 1
                     total += 1
-            now_left = await _left(consumer, ends)
-            if now_left != left:
-                left, moved_at = now_left, clock()
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+                await asyncio.sleep(0)
     finally:
         await consumer.stop()
     return ReplayResult(total, counts)
@@ -190,15 +180,6 @@ async def _ends(
     finally:
         await probe.stop()
     return ends
-
-
-async def _left(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> int:
-    """Dead letters present at the start that the group (this replay or another) has not
-    committed yet."""
-    left = 0
-    for tp, end in ends.items():
-        left += max(0, end - (await consumer.committed(tp) or 0))
-    return left
 
 
 async def _send_back(publisher: Publisher, letter: DeadLettered) -> None:

@@ -91,14 +91,15 @@ def _cmd_topics_create(args: argparse.Namespace) -> int:
 
 
 def _cmd_dlq_replay(args: argparse.Namespace) -> int:
-    from bus.deadletter import replay
+    from bus.deadletter import one_replay_at_a_time, replay
     from bus.publisher import Publisher
-    from config import KafkaSettings, load
+    from config import DatabaseSettings, KafkaSettings, load
 
     settings = load(KafkaSettings)
+    database = load(DatabaseSettings).app_database_url.get_secret_value()
 
     async def go() -> None:
-        async with Publisher(settings) as publisher:
+        async with one_replay_at_a_time(database), Publisher(settings) as publisher:
             result = await replay(settings, publisher, idle_s=args.idle, limit=args.limit)
         print(json.dumps({"replayed": result.replayed, "by_topic": result.by_topic}))
 
@@ -231,7 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
         "replay",
         help="send dead letters back to their source topics",
         description="Re-publish every dead letter not replayed before to the "
-        "topic it came from, then stop when the topic is idle.",
+        "topic it came from, then stop when the topic is idle. Replays run one at a time "
+        "(a Postgres advisory lock, APP_DATABASE_URL), so running it twice at once sends "
+        "each letter once.",
     )
     p.add_argument("--idle", type=float, default=2.0, help="stop after this many idle seconds")
     p.add_argument("--limit", type=int, default=None, help="replay at most this many")

@@ -7,9 +7,10 @@ from uuid import uuid4
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from bus.deadletter import dead_letter, replay
+from bus.deadletter import dead_letter, one_replay_at_a_time, replay
 from bus.publisher import Publisher
 from config.shared import KafkaSettings
+from devstack.stack import Endpoints
 
 
 async def _scratch_topic(settings: KafkaSettings) -> str:
@@ -59,26 +60,30 @@ async def _dead_letter(settings: KafkaSettings, topic: str, items: list[tuple]) 
         )
 
 
-async def _replay_all(settings: KafkaSettings) -> int:
-    async with Publisher(settings) as publisher:
+async def _replay_all(settings: KafkaSettings, database_url: str) -> int:
+    """What ``omni dlq replay`` does: under the replay lock."""
+    async with one_replay_at_a_time(database_url), Publisher(settings) as publisher:
         return (await replay(settings, publisher, idle_s=3.0)).replayed
 
 
 async def test_two_replays_at_once_send_each_letter_once_and_bytes_stay_exact(
-    kafka_settings: KafkaSettings,
+    kafka_settings: KafkaSettings, stack: Endpoints
 ) -> None:
+    database = stack.app_database_url
     topic = await _scratch_topic(kafka_settings)
     items = [(f"k{i}".encode(), f'{{"n": {i}}}'.encode()) for i in range(150)]
     # Not UTF-8 (a Latin-1 body, a truncated multi-byte sequence): must come back unchanged.
     items += [(b"\xff\xfekey", b"caf\xe9 \x00\x01"), (None, b"\xe2\x82")]
     await _dead_letter(kafka_settings, topic, items)
 
-    counts = await asyncio.gather(_replay_all(kafka_settings), _replay_all(kafka_settings))
+    counts = await asyncio.gather(
+        _replay_all(kafka_settings, database), _replay_all(kafka_settings, database)
+    )
     # Whatever else sat in the dead-letter topic went back too; ours went back once each.
     landed = await _landed(kafka_settings, topic)
     assert sorted(landed, key=repr) == sorted(items, key=repr)
     assert sum(counts) >= len(items)
 
     # A third replay finds nothing of ours left to send.
-    await _replay_all(kafka_settings)
+    await _replay_all(kafka_settings, database)
     assert len(await _landed(kafka_settings, topic, quiet_s=1.0)) == len(items)
