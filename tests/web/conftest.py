@@ -97,7 +97,9 @@ def services(
     gateway.start()
     media.start()
     try:
-        holder["set"].start()
+        # Late in a full run the embedded broker holds every earlier test's records and its
+        # group coordinator answers slowly: a worker's first join can outlast a minute.
+        holder["set"].start(timeout_s=240)
         yield holder["set"], gateway, media
     finally:
         holder["set"].stop()
