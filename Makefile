@@ -45,11 +45,11 @@ dev: install
 	$(BIN)/omni dev
 
 ## Lint, type-check and run the whole test-suite against real Postgres, Kafka and S3; the web
-## inbox's checks, and its browser tests (tests/web) when Chromium is at $(CHROMIUM).
+## inbox's checks, and its browser tests (tests/e2e/web) when Chromium is at $(CHROMIUM).
 test: install lint typecheck web-check
-	@test -x $(CHROMIUM) || echo "NOTE: browser tests (tests/web) will be skipped: no Chromium at $(CHROMIUM) (apt-get install chromium)"
+	@test -x $(CHROMIUM) || echo "NOTE: browser tests (tests/e2e/web) will be skipped: no Chromium at $(CHROMIUM) (apt-get install chromium)"
 	OMNI_CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
-	@test -x $(CHROMIUM) || echo "NOTE: browser tests (tests/web) did not run: no Chromium at $(CHROMIUM)"
+	@test -x $(CHROMIUM) || echo "NOTE: browser tests (tests/e2e/web) did not run: no Chromium at $(CHROMIUM)"
 
 lint: install
 	$(BIN)/ruff check .

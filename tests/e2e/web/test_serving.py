@@ -12,7 +12,7 @@ import pytest
 from devstack.services import service_env
 from devstack.web import build_web, sources_hash
 from omnicli.dev import sign_in_url
-from tests.web.conftest import WEB, Inbox
+from tests.e2e.web.conftest import WEB, Inbox
 
 # The first test of the package starts every service (and builds web/ when it changed).
 pytestmark = pytest.mark.timeout(600)

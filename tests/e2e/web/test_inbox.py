@@ -16,7 +16,7 @@ from playwright.async_api import Browser, Page, expect
 from contracts import Provider
 from db.tenant import tenant_tx
 from simulator.control import SimControl
-from tests.web.conftest import SCREENSHOTS, Inbox
+from tests.e2e.web.conftest import SCREENSHOTS, Inbox
 
 # The first test also starts every service and builds web/ when its sources changed.
 pytestmark = pytest.mark.timeout(600)

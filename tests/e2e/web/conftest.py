@@ -27,11 +27,12 @@ from devstack.services import SPECS, ServiceSet
 from devstack.stack import Endpoints
 from devstack.web import build_web
 from omnicli.dev import sign_in_url
-from tests.web.proxy import CuttableProxy
+from tests.e2e.web.proxy import CuttableProxy
 
 CHROMIUM = os.environ.get("OMNI_CHROMIUM", "/usr/bin/chromium")
-WEB = Path(__file__).resolve().parents[2] / "web"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parents[3]
+WEB = ROOT / "web"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="package")
