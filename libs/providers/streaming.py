@@ -49,25 +49,12 @@ async def download(
             if size is not None and size > limit:
                 raise Permanent(f"media is {size} bytes, more than the {limit} allowed")
 
-            async def chunks() -> AsyncIterator[bytes]:
-                seen = 0
-                try:
-                    async for chunk in response.aiter_bytes():
-                        seen += len(chunk)
-                        if seen > limit:
-                            raise Permanent(f"media larger than {limit} bytes")
-                        yield chunk
-                except httpx.TimeoutException as exc:
-                    raise Retryable("media download timed out") from exc
-                except httpx.TransportError as exc:
-                    raise Retryable("media download broke off") from exc
-
             content_type = response.headers.get("content-type")
             yield MediaDownload(
                 mime=(content_type.split(";")[0].strip() if content_type else None) or mime,
                 size=size,
                 filename=_filename(response.headers.get("content-disposition")) or filename,
-                chunks=chunks(),
+                chunks=_capped(response, limit, "media"),
             )
     except httpx.TimeoutException as exc:
         raise Retryable("timed out fetching media") from exc
@@ -119,19 +106,27 @@ async def stream_call(
             except httpx.TransportError as exc:
                 raise Retryable(f"provider answer broke off ({type(exc).__name__})") from exc
 
-        async def chunks() -> AsyncIterator[bytes]:
-            seen = 0
-            try:
-                async for chunk in response.aiter_bytes():
-                    seen += len(chunk)
-                    if seen > limit:
-                        raise Permanent(f"provider answer larger than {limit} bytes")
-                    yield chunk
-            except httpx.TimeoutException as exc:
-                raise Retryable("media download timed out") from exc
-            except httpx.TransportError as exc:
-                raise Retryable("media download broke off") from exc
-
-        yield StreamedAnswer(response.status_code, dict(response.headers), error_body, chunks())
+        yield StreamedAnswer(
+            response.status_code,
+            dict(response.headers),
+            error_body,
+            _capped(response, limit, "provider answer"),
+        )
     finally:
         await response.aclose()
+
+
+async def _capped(response: httpx.Response, limit: int, what: str) -> AsyncIterator[bytes]:
+    """The body's chunks, refused (Permanent) once past ``limit`` bytes; a transport failure
+    mid-body is Retryable (nothing was stored yet)."""
+    seen = 0
+    try:
+        async for chunk in response.aiter_bytes():
+            seen += len(chunk)
+            if seen > limit:
+                raise Permanent(f"{what} larger than {limit} bytes")
+            yield chunk
+    except httpx.TimeoutException as exc:
+        raise Retryable("media download timed out") from exc
+    except httpx.TransportError as exc:
+        raise Retryable("media download broke off") from exc
