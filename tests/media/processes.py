@@ -4,6 +4,7 @@ ready, their memory watched (sampled RSS, and the kernel's own high-water mark).
 import asyncio
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -52,24 +53,41 @@ def high_water_mark(pid: int) -> int:
     raise AssertionError(f"no VmHWM for process {pid}")
 
 
+_LOGS: dict[int, Path] = {}
+
+
 def spawn_worker(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
-    """A media-worker process (``omni run media-worker``) and its ops port."""
+    """A media-worker process (``omni run media-worker``) and its ops port. Its log goes to a
+    file, never a pipe: a pipe nobody reads fills after 64 KB and freezes the worker mid-write."""
     ops_port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "omnicli", "run", "media-worker"],
-        env={**env, "OPS_PORT": str(ops_port)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    with tempfile.NamedTemporaryFile(
+        prefix="media-worker-", suffix=".log", delete=False
+    ) as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "omnicli", "run", "media-worker"],
+            env={**env, "OPS_PORT": str(ops_port)},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    _LOGS[process.pid] = Path(log_file.name)
     return process, ops_port
+
+
+def log_tail(process: subprocess.Popen[bytes], chars: int = 4000) -> str:
+    """The end of a spawned worker's log, for a failing test's message."""
+    path = _LOGS.get(process.pid)
+    if path is None or not path.exists():
+        return ""
+    return path.read_text(errors="replace")[-chars:]
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.kill()
         process.wait(timeout=10)
-    if process.stderr is not None:
-        process.stderr.close()
+    path = _LOGS.pop(process.pid, None)
+    if path is not None:
+        path.unlink(missing_ok=True)
 
 
 async def ready(ops_port: int, process: subprocess.Popen[bytes]) -> None:
@@ -77,8 +95,8 @@ async def ready(ops_port: int, process: subprocess.Popen[bytes]) -> None:
         async with asyncio.timeout(60):
             while True:
                 if process.poll() is not None:
-                    err = process.stderr.read().decode() if process.stderr else ""
-                    raise AssertionError(f"media-worker exited during startup:\n{err[-3000:]}")
+                    tail = log_tail(process)
+                    raise AssertionError(f"media-worker exited during startup:\n{tail}")
                 try:
                     if (await client.get(f"http://127.0.0.1:{ops_port}/readyz")).status_code == 200:
                         return

@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from bus.deliveries import RecordId
 from bus.publisher import Publisher
 from config.shared import KafkaSettings
 from contracts import MediaRef, MessageType, Provider, topics
@@ -24,7 +25,7 @@ from simulator.control import SimControl
 from simulator.server import RunningSimulator
 from tests.media import rows
 from tests.media.conftest import credentials_for, sim_exemption
-from tests.media.processes import ready, spawn_worker, stop, wait_state
+from tests.media.processes import log_tail, ready, spawn_worker, stop, wait_state
 
 MakeTenant = Callable[..., Any]
 MAX_DELIVERIES = 3  # the media-worker's setting
@@ -77,53 +78,91 @@ async def _message(
     )
 
 
-async def _starts(pool: asyncpg.Pool) -> int:
-    """The most unfinished starts of any media-worker record in flight."""
+async def _starts(pool: asyncpg.Pool, record: RecordId) -> int:
+    """The poison record's unfinished starts. Only its own: earlier tests of the run leave rows
+    of this group behind (workers they killed mid-batch), and counting those let the test kill
+    a worker before it had even fetched the poison."""
+    topic, partition, offset = record
     found = await pool.fetchval(
-        "SELECT max(deliveries) FROM consumer_deliveries WHERE consumer_group = $1", GROUP
+        "SELECT deliveries FROM consumer_deliveries WHERE consumer_group = $1"
+        ' AND topic = $2 AND partition = $3 AND "offset" = $4',
+        GROUP,
+        topic,
+        partition,
+        offset,
     )
     return int(found or 0)
 
 
-async def _wait_starts(pool: asyncpg.Pool, at_least: int, *, at_most: int | None = None) -> None:
+async def _wait_starts(
+    pool: asyncpg.Pool, record: RecordId, at_least: int, *, at_most: int | None = None
+) -> None:
     """Until the count is in ``[at_least, at_most]``; a new member may first wait out the
     killed one's session at the broker."""
-    async with asyncio.timeout(120):
+    async with asyncio.timeout(180):
         while True:
-            starts = await _starts(pool)
+            starts = await _starts(pool, record)
             if starts >= at_least and (at_most is None or starts <= at_most):
                 return
             await asyncio.sleep(0.1)
 
 
-async def _dead_letter_end(settings: KafkaSettings) -> int:
-    """Where the dead-letter topic ends now (at or before: the embedded broker's answer can
-    fall short of the last batch), so the letter is looked for after it."""
+async def _ends(settings: KafkaSettings, topic: str) -> dict[TopicPartition, int]:
+    """Where each partition of ``topic`` ends now (at or before: the embedded broker's answer
+    can fall short of the last batch), so what the test publishes is looked for after it."""
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, group_id=None)
     await consumer.start()
     try:
-        tp = TopicPartition(topics.DEADLETTER, 0)
-        return int((await consumer.end_offsets([tp]))[tp])
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return {tp: int(end) for tp, end in (await consumer.end_offsets(partitions)).items()}
     finally:
         await consumer.stop()
 
 
-async def _dead_letter_for(settings: KafkaSettings, message_id: UUID, after: int) -> Any:
+async def _published(
+    settings: KafkaSettings, ends: dict[TopicPartition, int], key: str
+) -> RecordId:
+    """Where the record keyed ``key`` landed, read back after ``ends``."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        consumer.assign(list(ends))
+        for tp, end in ends.items():
+            consumer.seek(tp, end)
+        async with asyncio.timeout(60):
+            while True:
+                for tp, records in (await consumer.getmany(timeout_ms=300)).items():
+                    for record in records:
+                        if record.key == key.encode():
+                            return (tp.topic, tp.partition, record.offset)
+    finally:
+        await consumer.stop()
+
+
+async def _dead_letter_for(
+    settings: KafkaSettings,
+    message_id: UUID,
+    after: dict[TopicPartition, int],
+    worker: subprocess.Popen[bytes],
+) -> Any:
     """Read from ``after``, not from the start: late in a full run the topic holds every
     earlier test's letters, and the embedded broker's fetches cost more the more it holds."""
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, group_id=None)
     await consumer.start()
     try:
-        tp = TopicPartition(topics.DEADLETTER, 0)
-        consumer.assign([tp])
-        consumer.seek(tp, after)
-        async with asyncio.timeout(120):
+        consumer.assign(list(after))
+        for tp, end in after.items():
+            consumer.seek(tp, end)
+        async with asyncio.timeout(180):
             while True:
                 for records in (await consumer.getmany(timeout_ms=300)).values():
                     for record in records:
                         letter = decode(topics.DEADLETTER, record.value)
                         if str(message_id) in letter.value and letter.consumer_group == GROUP:
                             return letter
+    except TimeoutError:
+        tail = log_tail(worker)
+        raise AssertionError(f"no dead letter; the worker's log ends:\n{tail}") from None
     finally:
         await consumer.stop()
 
@@ -146,21 +185,23 @@ async def test_a_request_that_kills_the_worker_is_dead_lettered_after_three_star
     await sim_control.fault(
         "slow", provider=Provider.EVOLUTION, endpoint="media", times=None, delay_s=30
     )
-    letters_end = await _dead_letter_end(kafka_settings)
+    letters = await _ends(kafka_settings, topics.DEADLETTER)
+    requests = await _ends(kafka_settings, topics.MEDIA)
     await publisher.publish(topics.MEDIA, poison.request(), key=str(poison.message_id))
+    record = await _published(kafka_settings, requests, str(poison.message_id))
 
     for start in range(1, MAX_DELIVERIES + 1):
         process, ops_port = spawn_worker(worker_env)
         workers.append(process)
         await ready(ops_port, process)
-        await _wait_starts(app_pool, start)
+        await _wait_starts(app_pool, record, start)
         process.kill()  # dies handling it, like an out-of-memory kill
         await asyncio.to_thread(process.wait, 10)
 
     process, ops_port = spawn_worker(worker_env)
     workers.append(process)
     await ready(ops_port, process)
-    letter = await _dead_letter_for(kafka_settings, poison.message_id, letters_end)
+    letter = await _dead_letter_for(kafka_settings, poison.message_id, letters, process)
     assert letter.source_topic == topics.MEDIA
     assert letter.attempts == MAX_DELIVERIES
     assert "poison record" in letter.error
@@ -172,7 +213,7 @@ async def test_a_request_that_kills_the_worker_is_dead_lettered_after_three_star
     await publisher.publish(topics.MEDIA, after.request(), key=str(after.message_id))
     assert (await wait_state(app_pool, after))["media_state"] == "stored"
     assert process.poll() is None
-    await _wait_starts(app_pool, 0, at_most=0)
+    await _wait_starts(app_pool, record, 0, at_most=0)
     # Set aside, not failed: a dead-letter replay can still bring it in.
     poison_row = await rows.message_row(app_pool, tenant_id, poison.message_id)
     assert poison_row["media_state"] == "pending"
