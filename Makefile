@@ -79,9 +79,10 @@ down:
 deploy-check: install
 	$(BIN)/pytest tests/deploy -q
 
-## Regenerate the committed JSON Schemas after changing libs/contracts.
+## Regenerate the committed JSON Schemas and AsyncAPI document after changing libs/contracts.
 schemas: install
 	$(BIN)/omni contracts export
+	$(BIN)/omni contracts asyncapi
 
 clean:
 	rm -rf $(VENV) .omni .mypy_cache .ruff_cache .pytest_cache web/node_modules web/dist

@@ -34,6 +34,7 @@ from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
 from bus.deadletter import dead_letter
 from bus.deliveries import DeliveryLedger, RecordId
 from bus.publisher import Publisher
+from bus.stream import Batches, Subscription, SubscriptionOptions
 from bus.transient import Fault, classify
 from config.shared import KafkaSettings
 from contracts.codec import decode
@@ -249,50 +250,47 @@ class BatchConsumer:
         self._handler = handler
         self._publisher = publisher
         self._options = options
-        self._consumer: AIOKafkaConsumer | None = None
         self._stop = asyncio.Event()
         self.loop_name = f"consumer {options.group_id} #{next(_CONSUMERS)}"
+        self._subscription = Subscription(
+            settings,
+            self._topics,
+            self._on_batch,
+            SubscriptionOptions(
+                group_id=options.group_id,
+                max_records=options.max_records,
+                poll_timeout_ms=options.poll_timeout_ms,
+                auto_offset_reset=options.auto_offset_reset,
+                extra=options.extra,
+            ),
+            loop_name=self.loop_name,
+            stall_s=options.stall_s,
+        )
+
+    @property
+    def _consumer(self) -> AIOKafkaConsumer:
+        return self._subscription.consumer
 
     async def start(self) -> None:
-        self._consumer = AIOKafkaConsumer(
-            *self._topics,
-            bootstrap_servers=self._settings.bootstrap,
-            client_id=self._settings.client_id,
-            group_id=self._options.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset=self._options.auto_offset_reset,
-            request_timeout_ms=max(self._settings.request_timeout_ms, 40_000),
-            fetch_max_wait_ms=self._settings.fetch_max_wait_ms,
-            **self._options.extra,
-        )
-        await self._consumer.start()
-        liveness.watch(self.loop_name, stall_s=self._options.stall_s)
+        await self._subscription.start()
 
     async def stop(self) -> None:
-        liveness.forget(self.loop_name)
-        if self._consumer is not None:
-            await self._consumer.stop()  # leaves the group, so partitions move at once
+        await self._subscription.stop()  # leaves the group, so partitions move at once
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Poll, handle, commit, until ``stop`` is set; the batch in hand is finished first,
-        unless it is waiting out an infrastructure fault: then it is left uncommitted, for
-        whoever consumes next."""
-        assert self._consumer is not None, "start() first"
+        """Handle and commit what FastStream polls, until ``stop`` is set; the batch in hand is
+        finished first, unless it is waiting out an infrastructure fault: then it is left
+        uncommitted, for whoever consumes next."""
         self._stop = stop
-        while not stop.is_set():
-            liveness.beat(self.loop_name)
-            batches = await self._consumer.getmany(
-                timeout_ms=self._options.poll_timeout_ms, max_records=self._options.max_records
-            )
-            if batches:
-                try:
-                    await self.process(batches)
-                except _Stopping:
-                    log.info("stopped while waiting out an infrastructure fault")
-                    return
+        await self._subscription.run(stop)
+
+    async def _on_batch(self, consumer: AIOKafkaConsumer, batches: Batches) -> None:
+        try:
+            await self.process(batches)
+        except _Stopping:
+            log.info("stopped while waiting out an infrastructure fault")
 
     async def process(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
-        assert self._consumer is not None
         good: list[Received] = []
         for records in batches.values():
             for record in records:
@@ -375,7 +373,6 @@ class BatchConsumer:
         new is fetched; ``process`` resumes them) and polled, so the poll interval the group
         requires (``max.poll.interval.ms``) never expires during a long outage."""
         consumer = self._consumer
-        assert consumer is not None
         if self._stop.is_set():
             raise _Stopping
         consumer.pause(*consumer.assignment())

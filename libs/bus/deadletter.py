@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bus.publisher import Outgoing, Publisher
+from bus.publisher import Outgoing
+from bus.rounds import RoundPublisher
 from config.shared import KafkaSettings
 from contracts import topics
 from contracts.codec import decode
@@ -105,7 +106,11 @@ async def one_replay_at_a_time(database_url: str) -> AsyncIterator[None]:
 
 
 async def replay(
-    settings: KafkaSettings, publisher: Publisher, *, idle_s: float = 2.0, limit: int | None = None
+    settings: KafkaSettings,
+    publisher: RoundPublisher,
+    *,
+    idle_s: float = 2.0,
+    limit: int | None = None,
 ) -> ReplayResult:
     """Send every dead letter not replayed before back to its source topic.
 
@@ -182,7 +187,7 @@ async def _ends(
     return ends
 
 
-async def _send_back(publisher: Publisher, letter: DeadLettered) -> None:
+async def _send_back(publisher: RoundPublisher, letter: DeadLettered) -> None:
     value = original_bytes(letter.value, letter.value_base64)
     assert value is not None
     await publisher.publish_raw(

@@ -1,38 +1,31 @@
-"""Publish contract events to Kafka and wait for the broker's acknowledgement.
+"""Publish contract events to Kafka through FastStream and wait for the broker's acknowledgement.
 
-``acks=all`` always; the idempotent producer only where the broker supports it
-(``KAFKA_IDEMPOTENT``: Apache Kafka yes, Tansu no). Correctness never depends on it:
-every consumer is idempotent.
+Every service publishes through ``Publisher``: FastStream's publisher per topic, declared on a
+producer-only broker (the same topics ``bus.asyncapi`` documents). ``acks=all`` always; the
+idempotent producer only where the broker supports it (``KAFKA_IDEMPOTENT``: Apache Kafka yes,
+Tansu no). Correctness never depends on it: every consumer is idempotent.
 
-Callers publish one request's events at a time (a webhook, a send) but many callers publish
-at once. Handing each record to ``AIOKafkaProducer.send`` costs tens of microseconds of Python
-per record, the largest cost of ingest-api's hot path, so records are instead gathered across
-concurrent callers and handed to the producer as one record batch per partition
-(``create_batch``/``send_batch``). Each caller still returns only once every one of its
-records is acknowledged.
-
-A deadline (``ack_timeout_s``) is kept per round, not per caller: a timer per call cost
-ingest-api about 4 µs of its ~180 µs per webhook. A caller therefore hears within twice the
-deadline (its round may queue behind one that is timing out).
+ingest-api's hot path publishes through ``bus.rounds.RoundPublisher`` instead, which hands the
+records of concurrent callers to the producer as one batch per partition: FastStream's
+``publish`` costs two to three times aiokafka's ``send`` per record, and a batch append far
+less (``make bench`` shows ingest-api with both). Both keep each key on Kafka's default
+partition, in the order it was published.
 """
 
 import asyncio
-import contextlib
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from types import TracebackType
+from typing import Any, Protocol
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import murmur2
+from faststream.kafka import KafkaBroker
 
-from bus.batching import Pending, TopicPartition, plan
 from config.shared import KafkaSettings
+from contracts import topics
 from contracts.codec import encode
 from contracts.envelope import Event
-
-Ack = asyncio.Future[object]  # a batch's delivery future, from ``send_batch``
 
 
 @dataclass(frozen=True)
@@ -63,54 +56,47 @@ def partition_for(key: bytes, partitions: int) -> int:
     return placed
 
 
-def _partitioner(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
-    """aiokafka's own placement, used by ``publish_raw`` only: the same as the rounds'."""
+def placement(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
+    """The producers' partitioner: Kafka's default placement, with ``partition_for``'s cache."""
     if key is None:
         return (available or all_partitions)[0]
     return all_partitions[partition_for(key, len(all_partitions))]
 
 
+class Publishing(Protocol):
+    """What callers need of either publisher."""
+
+    async def publish(self, topic: str, event: Event, key: str | None = None) -> None: ...
+
+    async def publish_many(self, items: Sequence[Outgoing]) -> None: ...
+
+
 class Publisher:
-    def __init__(
-        self,
-        settings: KafkaSettings,
-        *,
-        ack_timeout_s: float | None = None,
-        linger_s: float = 0.0,
-        small_round: int = 4,
-    ) -> None:
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=settings.bootstrap,
+    """Events through FastStream publishers, one per topic."""
+
+    def __init__(self, settings: KafkaSettings, *, ack_timeout_s: float | None = None) -> None:
+        self._broker = KafkaBroker(
+            settings.bootstrap,
             client_id=settings.client_id,
             acks="all",
             enable_idempotence=settings.idempotent,
-            linger_ms=0,  # rounds gather records already
+            linger_ms=0,
             request_timeout_ms=settings.request_timeout_ms,
             max_batch_size=256 * 1024,
-            partitioner=_partitioner,
+            partitioner=placement,
+            logger=None,  # a line per record is noise; failures reach the caller
         )
+        self._topics: dict[str, Any] = {
+            topic.name: self._broker.publisher(topic.name, schema=topic.schema)
+            for topic in topics.ALL
+        }
         self._ack_timeout_s = ack_timeout_s
-        self._linger_s = linger_s
-        self._small_round = small_round
-        self._queue: list[Pending] = []
-        self._wakeup = asyncio.Event()
-        self._enough = asyncio.Event()  # a lingering round has enough callers
-        self._flusher: asyncio.Task[None] | None = None
-        self._closing = False
 
     async def start(self) -> None:
-        await self._producer.start()
-        self._closing = False
-        self._flusher = asyncio.create_task(self._flush_forever(), name="publisher-flush")
+        await self._broker.connect()
 
     async def stop(self) -> None:
-        if self._flusher is not None:
-            # what callers handed over before stop still goes out
-            self._closing = True
-            self._wakeup.set()
-            await self._flusher
-            self._flusher = None
-        await self._producer.stop()
+        await self._broker.stop()  # flushes what was handed over
 
     async def __aenter__(self) -> "Publisher":
         await self.start()
@@ -130,124 +116,19 @@ class Publisher:
     async def publish_many(self, items: Sequence[Outgoing]) -> None:
         """Return once the broker has acknowledged every item; raise if any was refused or
         (``TimeoutError``) not acknowledged by the deadline, in which case an item may still
-        reach the topic. Items of one call keep their order within each partition."""
-        if not items:
-            return
-        if self._flusher is None or self._flusher.done():
-            raise RuntimeError("the publisher is not running")
-        pending = Pending(
-            records=[
-                (
-                    item.topic,
-                    item.key.encode() if item.key is not None else None,
+        reach the topic. Items of one call keep their order within each partition: each is
+        handed over before the next, and all are awaited together."""
+        acks = []
+        for item in items:
+            headers = {name: value.decode() for name, value in headers_for(item.event)}
+            acks.append(
+                await self._topics[item.topic].publish(
                     encode(item.event),
-                    headers_for(item.event),
+                    key=item.key.encode() if item.key is not None else None,
+                    headers=headers,
+                    no_confirm=True,
                 )
-                for item in items
-            ],
-            done=asyncio.get_running_loop().create_future(),
-        )
-        self._queue.append(pending)
-        self._wakeup.set()
-        if len(self._queue) >= self._small_round:
-            self._enough.set()
-        # A caller that gives up (a timeout cancels ``done``) stops waiting; its records still
-        # go out with the round they were queued for.
-        await pending.done
-
-    async def publish_raw(
-        self, topic: str, value: bytes, key: bytes | None, headers: list[tuple[str, bytes]]
-    ) -> None:
-        """Re-publish a record verbatim (dead-letter replay)."""
-        await self._producer.send_and_wait(topic, value=value, key=key, headers=headers)
-
-    async def _flush_forever(self) -> None:
-        """One round at a time: while a round's batches are in flight, new callers queue up,
-        so a round grows with the load (a few records when idle, hundreds when busy) and the
-        per-record cost of the producer is paid once per batch. aiokafka keeps one produce
-        request in flight per broker anyway, so waiting for the acks costs no throughput.
-        (Handing the next round over before the acks, to wait in aiokafka's accumulator, made
-        rounds smaller and cost ingest-api a tenth of its throughput.)"""
-        while not (self._closing and not self._queue):
-            await self._wakeup.wait()
-            if self._linger_s and len(self._queue) < self._small_round and not self._closing:
-                # Under a light, steady load each caller would be alone in its round and pay a
-                # produce request, in this process and in the broker. So a small round waits
-                # up to the linger for company, and goes as soon as it has enough; under heavy
-                # load rounds are large already and go out at once.
-                self._enough.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._linger_s):
-                        await self._enough.wait()
-            self._wakeup.clear()
-            queued, self._queue = self._queue, []
-            if not queued:
-                continue
-            loop = asyncio.get_running_loop()
-            deadline = None if self._ack_timeout_s is None else loop.time() + self._ack_timeout_s
-            try:
-                async with asyncio.timeout_at(deadline):
-                    acks = await self._hand_over(queued)
-            except TimeoutError:
-                _fail(queued, TimeoutError(f"not handed over within {self._ack_timeout_s} s"))
-                continue
-            except Exception as exc:  # refused before sending: nothing was acknowledged
-                _fail(queued, exc)
-                continue
-            await _settle(queued, acks, deadline)
-
-    async def _hand_over(self, queued: list[Pending]) -> dict[TopicPartition, list[Ack]]:
-        """Hand ``queued`` to the producer, one batch per topic-partition (more if one would
-        exceed the batch size); the futures of each partition's batches."""
-        counts = {
-            topic: len(await self._producer.partitions_for(topic))
-            for topic in {record[0] for p in queued for record in p.records}
-        }
-        acks: dict[TopicPartition, list[Ack]] = defaultdict(list)
-        for (topic, partition), records in plan(queued, counts, partition_for).items():
-            batch = self._producer.create_batch()
-            for key, value, headers in records:
-                if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
-                    acks[topic, partition].append(await self._send(batch, topic, partition))
-                    batch = self._producer.create_batch()
-                    batch.append(key=key, value=value, timestamp=None, headers=headers)
-            acks[topic, partition].append(await self._send(batch, topic, partition))
-        return acks
-
-    async def _send(self, batch: object, topic: str, partition: int) -> Ack:
-        future: Ack = await self._producer.send_batch(batch, topic, partition=partition)
-        return future
-
-
-async def _settle(
-    queued: list[Pending], acks: dict[TopicPartition, list[Ack]], deadline: float | None
-) -> None:
-    """Resolve each caller once the batches holding its records are acknowledged, or fail it
-    at the deadline."""
-    loop = asyncio.get_running_loop()
-    timeout = None if deadline is None else max(0.0, deadline - loop.time())
-    # ``wait``, not ``gather``: giving up at the deadline leaves the producer's futures alone.
-    await asyncio.wait([f for futures in acks.values() for f in futures], timeout=timeout)
-    failed: dict[TopicPartition, BaseException] = {}
-    for tp, futures in acks.items():
-        for f in futures:
-            if not f.done():
-                failed[tp] = TimeoutError("not acknowledged in time")
-            elif f.cancelled():
-                failed[tp] = asyncio.CancelledError("the producer dropped the batch")
-            elif (error := f.exception()) is not None:
-                failed[tp] = error
-    for p in queued:
-        if p.done.done():
-            continue
-        error = next((failed[tp] for tp in p.placed if tp in failed), None)
-        if error is None:
-            p.done.set_result(None)
-        else:
-            p.done.set_exception(error)
-
-
-def _fail(queued: list[Pending], error: BaseException) -> None:
-    for p in queued:
-        if not p.done.done():
-            p.done.set_exception(error)
+            )
+        if acks:
+            async with asyncio.timeout(self._ack_timeout_s):
+                await asyncio.gather(*acks)

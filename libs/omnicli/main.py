@@ -69,6 +69,19 @@ def _cmd_contracts_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_contracts_asyncapi(args: argparse.Namespace) -> int:
+    from bus import asyncapi
+
+    if args.check:
+        if not args.out.exists() or args.out.read_text() != asyncapi.render():
+            print(f"{args.out} out of date (run `omni contracts asyncapi`)", file=sys.stderr)
+            return 1
+        print("asyncapi document up to date")
+        return 0
+    print(asyncapi.export(args.out))
+    return 0
+
+
 def _cmd_topics_create(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
@@ -92,14 +105,14 @@ def _cmd_topics_create(args: argparse.Namespace) -> int:
 
 def _cmd_dlq_replay(args: argparse.Namespace) -> int:
     from bus.deadletter import one_replay_at_a_time, replay
-    from bus.publisher import Publisher
+    from bus.rounds import RoundPublisher
     from config import DatabaseSettings, KafkaSettings, load
 
     settings = load(KafkaSettings)
     database = load(DatabaseSettings).app_database_url.get_secret_value()
 
     async def go() -> None:
-        async with one_replay_at_a_time(database), Publisher(settings) as publisher:
+        async with one_replay_at_a_time(database), RoundPublisher(settings) as publisher:
             result = await replay(settings, publisher, idle_s=args.idle, limit=args.limit)
         print(json.dumps({"replayed": result.replayed, "by_topic": result.by_topic}))
 
@@ -207,6 +220,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", type=Path, default=SCHEMA_DIR, help=f"default {SCHEMA_DIR}")
     p.add_argument("--check", action="store_true", help="compare instead of writing")
     p.set_defaults(func=_cmd_contracts_export)
+    p = contracts.add_parser(
+        "asyncapi",
+        help="write the AsyncAPI 3 document of the events",
+        description="Write docs/asyncapi.json (every topic, its producers, consumers and "
+        "payload schema); --check only compares and exits 1 when it differs.",
+    )
+    from bus.asyncapi import DOC_PATH
+
+    p.add_argument("--out", type=Path, default=DOC_PATH, help=f"default {DOC_PATH}")
+    p.add_argument("--check", action="store_true", help="compare instead of writing")
+    p.set_defaults(func=_cmd_contracts_asyncapi)
 
     topics = sub.add_parser("topics", help="Kafka topics").add_subparsers(
         dest="sub", required=True, metavar="SUBCOMMAND"

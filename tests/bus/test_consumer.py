@@ -9,6 +9,7 @@ from aiokafka import AIOKafkaConsumer
 from bus.consumer import BatchConsumer, ConsumerOptions, Received
 from bus.deadletter import replay
 from bus.publisher import Outgoing, Publisher
+from bus.rounds import RoundPublisher
 from config.shared import KafkaSettings
 from contracts import MediaFetchRequested, topics
 from contracts.codec import decode
@@ -66,7 +67,8 @@ async def test_poison_records_are_dead_lettered_and_the_rest_is_handled_once(
     async with Publisher(kafka_settings) as publisher:
         # Use a private topic-like key space: the media topic, filtered by our own ids.
         await publisher.publish_many([Outgoing(topics.MEDIA, str(e.message_id), e) for e in events])
-        await publisher.publish_raw(topics.MEDIA, b"{not json", b"k", [])
+        async with RoundPublisher(kafka_settings) as raw:
+            await raw.publish_raw(topics.MEDIA, b"{not json", b"k", [])
         ours = {str(e.message_id) for e in events}
 
         async def only_ours(batch: Sequence[Received]) -> None:
@@ -125,7 +127,7 @@ async def test_replay_sends_dead_letters_back_to_their_topic(
     kafka_settings: KafkaSettings,
 ) -> None:
     event = _media_events(1)[0]
-    async with Publisher(kafka_settings) as publisher:
+    async with RoundPublisher(kafka_settings) as publisher:
         from bus.deadletter import dead_letter_event
 
         await publisher.publish(
@@ -188,7 +190,7 @@ async def test_replay_stops_at_what_was_there_when_it_started(
         error="x",
         attempts=1,
     )
-    async with Publisher(kafka_settings) as publisher:
+    async with RoundPublisher(kafka_settings) as publisher:
         # Its source is the dead-letter topic itself: replaying it appends a new dead letter,
         # exactly like a record that fails again at once.
         await publisher.publish(topics.DEADLETTER, letter)

@@ -9,6 +9,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bus.deadletter import dead_letter, one_replay_at_a_time, replay
 from bus.publisher import Publisher
+from bus.rounds import RoundPublisher
 from config.shared import KafkaSettings
 from devstack.stack import Endpoints
 
@@ -62,7 +63,7 @@ async def _dead_letter(settings: KafkaSettings, topic: str, items: list[tuple]) 
 
 async def _replay_all(settings: KafkaSettings, database_url: str) -> int:
     """What ``omni dlq replay`` does: under the replay lock."""
-    async with one_replay_at_a_time(database_url), Publisher(settings) as publisher:
+    async with one_replay_at_a_time(database_url), RoundPublisher(settings) as publisher:
         return (await replay(settings, publisher, idle_s=3.0)).replayed
 
 

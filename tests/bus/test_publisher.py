@@ -5,11 +5,13 @@ import asyncio
 from collections import defaultdict
 from uuid import UUID
 
+import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.partitioner import DefaultPartitioner
 from pydantic import ValidationError
 
 from bus.publisher import Outgoing, Publisher
+from bus.rounds import RoundPublisher
 from config.shared import KafkaSettings
 from contracts import MediaFetchRequested, topics
 from contracts.codec import decode
@@ -45,19 +47,23 @@ async def _read_back(settings: KafkaSettings, ids: set[UUID]) -> dict[UUID, tupl
     return found
 
 
+BOTH = pytest.mark.parametrize("kind", [Publisher, RoundPublisher])
+
+
+@BOTH
 async def test_concurrent_callers_each_key_in_order_on_its_partition(
-    kafka_settings: KafkaSettings,
+    kafka_settings: KafkaSettings, kind: type[Publisher] | type[RoundPublisher]
 ) -> None:
     events = iter(_media_events(KEYS * CALLS * PER_CALL))
     sent: dict[str, list[MediaFetchRequested]] = defaultdict(list)
 
-    async def one_conversation(publisher: Publisher, key: str) -> None:
+    async def one_conversation(publisher: Publisher | RoundPublisher, key: str) -> None:
         for _ in range(CALLS):  # each call returns only after its ack, then the next follows
             batch = [next(events) for _ in range(PER_CALL)]
             sent[key] += batch
             await publisher.publish_many([Outgoing(topics.MEDIA, key, e) for e in batch])
 
-    async with Publisher(kafka_settings) as publisher:
+    async with kind(kafka_settings) as publisher:
         await asyncio.gather(*(one_conversation(publisher, f"conv-{k}") for k in range(KEYS)))
 
     ids = {e.event_id for batch in sent.values() for e in batch}
@@ -72,10 +78,11 @@ async def test_concurrent_callers_each_key_in_order_on_its_partition(
         assert {k for _, _, k in places} == {key}
 
 
+@BOTH
 async def test_stop_still_delivers_what_callers_handed_over(
-    kafka_settings: KafkaSettings,
+    kafka_settings: KafkaSettings, kind: type[Publisher] | type[RoundPublisher]
 ) -> None:
-    publisher = Publisher(kafka_settings)
+    publisher = kind(kafka_settings)
     await publisher.start()
     events = _media_events(30)
     calls = [
@@ -93,7 +100,7 @@ async def test_a_lingering_round_goes_as_soon_as_it_has_enough_callers(
     kafka_settings: KafkaSettings,
 ) -> None:
     events = _media_events(4)
-    async with Publisher(kafka_settings, linger_s=60, small_round=4) as publisher:
+    async with RoundPublisher(kafka_settings, linger_s=60, small_round=4) as publisher:
         # A round of one would wait the whole minute; four together are enough to go at once.
         async with asyncio.timeout(15):
             await asyncio.gather(

@@ -6,7 +6,8 @@ import asyncio
 import pytest
 
 from bus.batching import Pending, plan
-from bus.publisher import _settle, partition_for
+from bus.publisher import partition_for
+from bus.rounds import _settle
 
 
 def _pending(*records: tuple[str, bytes | None, bytes]) -> Pending:

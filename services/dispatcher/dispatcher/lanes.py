@@ -26,6 +26,7 @@ from aiokafka.errors import KafkaError
 
 from bus.consumer import Received, dead_letter_failed, decoded_or_dead_lettered, retrying
 from bus.publisher import Publisher
+from bus.stream import Batches, Subscription, SubscriptionOptions
 from config.shared import KafkaSettings
 from dispatcher.backoff import Interrupted
 from dispatcher.offsets import OffsetTracker
@@ -93,68 +94,69 @@ class LaneConsumer:
         # the records left behind are not committed, so they come back.
         self._stopping = False
         self._letting_go: set[TopicPartition] = set()
-        self._consumer: AIOKafkaConsumer | None = None
         self.loop_name = f"consumer {options.group_id} #{next(_CONSUMERS)}"
         self._last_commit = time.monotonic()
-        self._failure: Exception | None = None
+        self._subscription = Subscription(
+            settings,
+            [topic],
+            self._on_batch,
+            SubscriptionOptions(
+                group_id=options.group_id,
+                max_records=options.max_records,
+                poll_timeout_ms=options.poll_timeout_ms,
+                listener=_Drain(self),
+                extra=options.extra,
+            ),
+            loop_name=self.loop_name,
+            stall_s=STALL_S,
+        )
 
     async def start(self) -> None:
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._settings.bootstrap,
-            client_id=self._settings.client_id,
-            group_id=self._options.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            request_timeout_ms=max(self._settings.request_timeout_ms, 40_000),
-            fetch_max_wait_ms=self._settings.fetch_max_wait_ms,
-            **self._options.extra,
-        )
-        self._consumer.subscribe([self._topic], listener=_Drain(self))
-        await self._consumer.start()
-        # /healthz fails if polling stops turning (a rebalance's hand-back waits on lanes).
-        liveness.watch(self.loop_name, stall_s=STALL_S)
+        await self._subscription.start()
 
     async def stop(self) -> None:
-        liveness.forget(self.loop_name)
-        if self._consumer is not None:
-            await self._consumer.stop()
+        await self._subscription.stop()
 
     @property
     def in_flight(self) -> int:
         return self._tracker.in_flight
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Poll and hand records to lanes until ``stop``; then let every lane finish the record
-        in hand (the rest come back to whoever consumes next) and commit. A record whose
+        """Hand what FastStream polls to lanes until ``stop``; then let every lane finish the
+        record in hand (the rest come back to whoever consumes next) and commit. A record whose
         handler is waiting (backoff, Retry-After, a token, another attempt's claim) is not
         finished: the wait ends on ``stop`` (``Interrupted``) and the record stays uncommitted;
         only a provider call already in flight is seen through."""
-        consumer = self._consumer
-        assert consumer is not None, "start() first"
+        committing = asyncio.create_task(self._commit_while_idle(stop))
         try:
-            while not stop.is_set():
-                liveness.beat(self.loop_name)  # lanes wait on their own; polling never does
-                if self._failure is not None:
-                    raise self._failure
-                room = self._options.max_in_flight - self._tracker.in_flight
-                if room <= 0:
-                    self._room.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._room.wait(), timeout=0.5)
-                    await self._commit()
-                    continue
-                batches = await consumer.getmany(
-                    timeout_ms=self._options.poll_timeout_ms,
-                    max_records=min(self._options.max_records, room),
-                )
-                for records in batches.values():
-                    for record in records:
-                        await self._take(record)
-                await self._commit()
+            await self._subscription.run(stop)
         finally:
+            committing.cancel()
             self._stopping = True
             await self._finish_lanes(None)
             await self._commit(force=True)
+
+    async def _on_batch(self, consumer: AIOKafkaConsumer, batches: Batches) -> None:
+        """Take the polled records into their lanes. FastStream polls again when this returns,
+        so while ``max_in_flight`` records are held it waits for room (lanes finishing), at
+        most one poll (``max_records``) over the bound."""
+        for records in batches.values():
+            for record in records:
+                await self._take(record)
+        while self._tracker.in_flight >= self._options.max_in_flight and not self._stopping:
+            liveness.beat(self.loop_name)  # lanes wait on their own; polling never does
+            self._room.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._room.wait(), timeout=0.5)
+            await self._commit()
+        await self._commit()
+
+    async def _commit_while_idle(self, stop: asyncio.Event) -> None:
+        """Lanes finish between polls too: their offsets are committed on the interval even
+        when nothing new arrives."""
+        while not stop.is_set():
+            await asyncio.sleep(self._options.commit_interval_s)
+            await self._commit()
 
     async def _take(self, record: ConsumerRecord) -> None:
         tp = TopicPartition(record.topic, record.partition)
@@ -181,7 +183,7 @@ class LaneConsumer:
                 # Neither handled nor dead-lettered (the broker is gone too): the record stays
                 # in flight, so its offset is never committed, and run() stops the process;
                 # the next one gets the record again.
-                self._failure = exc
+                self._subscription.fail(exc)
                 self._room.set()
                 return
             lane.records.popleft()
@@ -230,13 +232,14 @@ class LaneConsumer:
     ) -> None:
         if not force and time.monotonic() - self._last_commit < self._options.commit_interval_s:
             return
-        assert self._consumer is not None
         positions = self._tracker.committable(partitions)
         self._last_commit = time.monotonic()
         if not positions:
             return
         try:
-            await self._consumer.commit({tp: offset for tp, offset in positions.items()})
+            await self._subscription.consumer.commit(
+                {tp: offset for tp, offset in positions.items()}
+            )
         except KafkaError as exc:
             # E.g. a rebalance began: the positions are committed by whoever holds the
             # partitions next, or the records are handled again (which changes nothing).

@@ -20,6 +20,7 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import SecretStr
 
 from bus.publisher import Publisher
+from bus.rounds import RoundPublisher
 from config import CredentialSettings, DatabaseSettings, KafkaSettings, load
 from credentials import Vault
 from db.pool import create_pool
@@ -49,10 +50,14 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(db)
-        publisher = Publisher(
-            kafka,
-            ack_timeout_s=settings.publish_timeout_s,
-            linger_s=settings.publish_linger_ms / 1000,
+        publisher: RoundPublisher | Publisher = (
+            RoundPublisher(
+                kafka,
+                ack_timeout_s=settings.publish_timeout_s,
+                linger_s=settings.publish_linger_ms / 1000,
+            )
+            if settings.publisher == "rounds"
+            else Publisher(kafka, ack_timeout_s=settings.publish_timeout_s)
         )
         await publisher.start()
         app.state.receiver = Receiver(

@@ -11,6 +11,8 @@ Variables (defaults in the class):
   that is timing out).
 - INGEST_PUBLISH_LINGER_MS: how long a publish round with only a few webhooks waits for more
   (fewer, larger produce requests under a light load; 0: none).
+- INGEST_PUBLISHER: ``rounds`` (default, the batching publisher above) or ``faststream``
+  (FastStream's publisher, as the other services publish; slower here, see make bench).
 - META_APP_SECRET / META_VERIFY_TOKEN: the Meta app behind the app-level ``/webhooks/meta``
   (unset: that endpoint refuses everything).
 - OPS_PORT: /healthz /readyz /metrics of ingest-worker and of ingest-api (never on its public port).
@@ -21,6 +23,8 @@ Variables (defaults in the class):
 - INGEST_RECONCILE_INTERVAL_S / INGEST_PARKED_MAX_AGE_S: how often parked statuses are
   matched again, and when an unmatched one is dropped.
 """
+
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +39,9 @@ class IngestSettings(BaseSettings):
     route_cache_ttl_s: float = Field(default=5.0, ge=0)
     publish_timeout_s: float = Field(default=5.0, gt=0)
     publish_linger_ms: float = Field(default=2.0, ge=0, le=50)
+    # "rounds": concurrent webhooks' records in one batch per partition (bus.rounds); or
+    # "faststream", FastStream's publisher as every other service uses (make bench compares).
+    publisher: Literal["rounds", "faststream"] = "rounds"
     meta_app_secret: SecretStr | None = Field(default=None, validation_alias="META_APP_SECRET")
     meta_verify_token: SecretStr | None = Field(default=None, validation_alias="META_VERIFY_TOKEN")
 

@@ -21,7 +21,7 @@ from credentials import Vault
 from db.pool import create_pool
 from providers.http import create_client
 from realtime import errors
-from realtime.api import conversations, integrations, messages
+from realtime.api import asyncapi, conversations, integrations, messages
 from realtime.deps import Resources
 from realtime.hub import Hub
 from realtime.session import CloseCode
@@ -96,6 +96,7 @@ def create_app(config: Config) -> FastAPI:
     app.include_router(conversations.router)
     app.include_router(messages.router)
     app.include_router(integrations.router)
+    app.include_router(asyncapi.router)
     app.add_api_websocket_route("/v1/ws", websocket_endpoint)
     # Outermost: a body is refused before any other layer (or the token check) sees it.
     app.add_middleware(BodyCap, max_bytes=config.gateway.max_body_bytes)
@@ -122,7 +123,7 @@ def web_dist() -> Path | None:
     return folder if (folder / "index.html").is_file() else None
 
 
-_NOT_THE_APP = frozenset({"v1", "healthz", "readyz", "metrics"})
+_NOT_THE_APP = frozenset({"v1", "healthz", "readyz", "metrics", "asyncapi", "asyncapi.json"})
 
 
 class SinglePageApp(StaticFiles):

@@ -19,10 +19,11 @@ from uuid import UUID
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaClient, AIOKafkaConsumer, TopicPartition
 from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 
+from bus.stream import Batches, Subscription, SubscriptionOptions
 from config.shared import KafkaSettings
 from contracts import topics
 from contracts.codec import decode
@@ -31,18 +32,32 @@ from db.tenant import tenant_tx
 from realtime.feed import Admission, FeedEvent, admit, feed_event
 from realtime.session import Session, State
 from realtime.store import events as event_store
-from telemetry import liveness
 
 log = structlog.get_logger(__name__)
 
 # The reader's name in ``telemetry.liveness`` (numbered: tests run several gateways in one
 # process): /healthz fails when it stops or stalls.
 _READERS = itertools.count(1)
+# A poll loop turns every 200 ms: silent this long, it is stuck.
+_STALL_S = 30.0
 
 EVENTS = Counter("gateway_realtime_events_total", "Realtime events dispatched", ["source"])
 CONNECTIONS = Gauge("gateway_ws_connections", "Authenticated websocket connections")
 QUEUE_PEAK = Gauge("gateway_ws_send_queue_peak", "Largest send queue any connection reached")
 CLOSES = Counter("gateway_ws_closes_total", "Websocket connections closed by the gateway", ["code"])
+
+
+async def _partitions(kafka: KafkaSettings, topic: str) -> list[TopicPartition]:
+    """Every partition of ``topic``, from the broker's metadata."""
+    client = AIOKafkaClient(bootstrap_servers=kafka.bootstrap, client_id=kafka.client_id)
+    try:
+        await client.bootstrap()
+        partitions = (await client.fetch_all_metadata()).partitions_for_topic(topic)
+    finally:
+        await client.close()
+    if not partitions:
+        raise RuntimeError(f"topic {topic} does not exist: run `omni topics`")
+    return [TopicPartition(topic, p) for p in sorted(partitions)]
 
 
 class Subscriber(Protocol):
@@ -72,7 +87,7 @@ class Hub:
         self._subscribers: dict[UUID, set[Subscriber]] = {}
         self._next: dict[UUID, int] = {}  # tenant → next cursor to dispatch
         self._lock = asyncio.Lock()  # one dispatch or feed start at a time: cursor order
-        self._consumer: AIOKafkaConsumer | None = None
+        self._subscription: Subscription | None = None
         self.peak_queue = 0
 
     # -- subscribers --------------------------------------------------------------------------
@@ -145,52 +160,50 @@ class Hub:
     # -- the topic ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._kafka.bootstrap,
-            client_id=f"{self._kafka.client_id}-gateway",
-            group_id=None,
-            enable_auto_commit=False,
-            request_timeout_ms=max(self._kafka.request_timeout_ms, 40_000),
-            fetch_max_wait_ms=self._kafka.fetch_max_wait_ms,
+        assigned = await _partitions(self._kafka, topics.REALTIME)
+        self._subscription = Subscription(
+            self._kafka.model_copy(update={"client_id": f"{self._kafka.client_id}-gateway"}),
+            [],
+            self._on_batch,
+            SubscriptionOptions(
+                group_id=None,
+                max_records=500,
+                poll_timeout_ms=200,
+                auto_offset_reset="latest",
+                partitions=assigned,
+            ),
+            loop_name=self.reader_name,
+            stall_s=_STALL_S,
         )
-        await consumer.start()
-        partitions = consumer.partitions_for_topic(topics.REALTIME)
-        if not partitions:
-            await consumer._client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topics.REALTIME) or set()
-        if not partitions:
-            await consumer.stop()
-            raise RuntimeError(f"topic {topics.REALTIME} does not exist: run `omni topics`")
-        assigned = [TopicPartition(topics.REALTIME, p) for p in sorted(partitions)]
-        consumer.assign(assigned)
+        await self._subscription.start()
+        consumer = self._subscription.consumer
         await consumer.seek_to_end(*assigned)
         for tp in assigned:  # resolve the end offsets now, so "from now" means now
             await consumer.position(tp)
-        self._consumer = consumer
 
     async def stop(self) -> None:
-        if self._consumer is not None:
-            await self._consumer.stop()
+        if self._subscription is not None:
+            await self._subscription.stop()
 
     async def run(self, stop: asyncio.Event) -> None:
-        assert self._consumer is not None, "start() first"
+        assert self._subscription is not None, "start() first"
         tail = asyncio.create_task(self._tail(stop))
         try:
-            while not stop.is_set():
-                liveness.beat(self.reader_name)
-                batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
-                for records in batches.values():
-                    for record in records:
-                        event = self._decode(record.value)
-                        if event is not None:
-                            await self.dispatch(event)
-                        # Let the writers run between events: a reader that keeps up then
-                        # never sees a poll batch pile up in its queue all at once.
-                        await asyncio.sleep(0)
+            await self._subscription.run(stop)
         finally:
             tail.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await tail
+
+    async def _on_batch(self, consumer: AIOKafkaConsumer, batches: Batches) -> None:
+        for records in batches.values():
+            for record in records:
+                event = self._decode(record.value)
+                if event is not None:
+                    await self.dispatch(event)
+                # Let the writers run between events: a reader that keeps up then never sees
+                # a poll batch pile up in its queue all at once.
+                await asyncio.sleep(0)
 
     async def _tail(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
