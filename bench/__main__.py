@@ -16,7 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import ceilings, ingest_alone, report, system
+from pydantic import SecretStr
+
+from bench import ceilings, ingest_alone, publish_cost, report, s3_clients, system
+from config.shared import S3Settings
 from devstack.settings import StackSettings
 from devstack.stack import Stack
 
@@ -32,6 +35,20 @@ async def measure(stack: Stack, root: Path, logs: Path, quick: bool) -> dict[str
         stack.endpoints.kafka_bootstrap, 20_000 if quick else 50_000
     )
     print("broker ceiling", results["ceilings"]["broker"], flush=True)
+    results["ceilings"]["publish_cost"] = await publish_cost.measure(
+        stack.endpoints.kafka_bootstrap, 10_000 if quick else 20_000
+    )
+    print("publish cost", results["ceilings"]["publish_cost"], flush=True)
+    e = stack.endpoints
+    results["ceilings"]["s3_clients"] = await s3_clients.measure(
+        S3Settings(
+            endpoint=e.s3_endpoint,
+            bucket=e.s3_bucket,
+            access_key=SecretStr(e.s3_access_key),
+            secret_key=SecretStr(e.s3_secret_key),
+        )
+    )
+    print("s3 clients", results["ceilings"]["s3_clients"], flush=True)
     results["ceilings"]["fanout"] = await ceilings.fanout_ceiling(logs, clients, frames=20)
     print("fanout ceiling", results["ceilings"]["fanout"], flush=True)
     ingest_http = await ingest_alone.measure(root, logs, quick=quick)

@@ -15,6 +15,10 @@ webhooks are in flight. In production that number is the rate times the provider
 300. Loopback's round trip is far shorter, so the loop holds the concurrency the inbound
 benchmark already uses (``open_loop``'s 128 connections); one pair of rounds at 32 connections
 is reported beside it (``low_concurrency``).
+
+A second ingest-api publishes through FastStream's publisher (``INGEST_PUBLISHER=faststream``,
+as every other service does) instead of the round publisher; each round measures it right
+after the round publisher's, against the same ceiling round (``faststream_publisher``).
 """
 
 import asyncio
@@ -93,9 +97,16 @@ async def measure(root: Path, logs: Path, *, quick: bool) -> dict[str, Any]:
         "LOG_FORMAT": "json",
     }
     service = ServiceSet(["ingest-api"], env, logs / "ingest-alone", sys.executable)
+    streamed = ServiceSet(
+        ["ingest-api"],
+        {**env, "INGEST_PUBLISHER": "faststream"},
+        logs / "ingest-alone-faststream",
+        sys.executable,
+    )
     try:
         await asyncio.to_thread(stack.prepare)
         await asyncio.to_thread(service.start)
+        await asyncio.to_thread(streamed.start)
         tenant_id = await create_tenant(endpoints.database_url)
         app_secret = "bench-app-secret"
         conn = await asyncpg.connect(endpoints.database_url)
@@ -111,21 +122,29 @@ async def measure(root: Path, logs: Path, *, quick: bool) -> dict[str, Any]:
             )
         await conn.close()
         port = int(service.urls["ingest-api"].rsplit(":", 1)[1])
+        streamed_port = int(streamed.urls["ingest-api"].rsplit(":", 1)[1])
         rounds, seconds = (1, 5) if quick else (5, 6)
         key = row["webhook_key"]
         edge: list[dict[str, Any]] = []
+        via_faststream: list[dict[str, Any]] = []
         bare: list[float] = []
-        await _round(port, key, app_secret, 2)  # warm the route cache
+        await _round(port, key, app_secret, 2)  # warm the route caches
+        await _round(streamed_port, key, app_secret, 2)
         for _ in range(rounds):
             bare.append(_rate(await http_ceiling(logs, seconds, connections=CONNECTIONS)))
             edge.append(await _round(port, key, app_secret, seconds))
+            via_faststream.append(await _round(streamed_port, key, app_secret, seconds))
         low_bare = _rate(await http_ceiling(logs, seconds, connections=LOW_CONNECTIONS))
         low = await _round(port, key, app_secret, seconds, LOW_CONNECTIONS)
     finally:
+        streamed.stop()
         service.stop()
         stack.stop()
     ratios = [ratio(r["requests_per_s"], c) or 0.0 for r, c in zip(edge, bare, strict=True)]
     middle = sorted(range(len(edge)), key=lambda i: ratios[i])[len(edge) // 2]
+    fs_ratios = [
+        ratio(r["requests_per_s"], c) or 0.0 for r, c in zip(via_faststream, bare, strict=True)
+    ]
     return {
         **edge[middle],
         "connections": CONNECTIONS,
@@ -137,6 +156,12 @@ async def measure(root: Path, logs: Path, *, quick: bool) -> dict[str, Any]:
         "paired_ceiling_requests_per_s": round(bare[middle]),
         "ratio_to_http_ceiling": ratios[middle],
         "ceiling_median_requests_per_s": round(statistics.median(bare)),
+        "faststream_publisher": {
+            "requests_per_s": round(statistics.median(r["requests_per_s"] for r in via_faststream)),
+            "errors": sum(r["errors"] for r in via_faststream),
+            "round_ratios": fs_ratios,
+            "ratio_to_http_ceiling": round(statistics.median(fs_ratios), 3),
+        },
         "low_concurrency": {
             "connections": LOW_CONNECTIONS,
             "requests_per_s": low["requests_per_s"],

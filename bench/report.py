@@ -35,7 +35,19 @@ def markdown(results: dict[str, Any]) -> str:
             "",
         ),
     ]
-    if "ingest_http" in s:
+    cost = c.get("publish_cost", {})
+    if cost:
+        rows.append(
+            (
+                "CPU per record published (µs, this process): aiokafka send / FastStream "
+                "publish / Publisher (FastStream), 64 callers / RoundPublisher, 64 callers",
+                f"{cost.get('aiokafka_send_us')} / {cost.get('faststream_publish_us')} / "
+                f"{cost.get('publisher_64_callers_us')} / "
+                f"{cost.get('round_publisher_64_callers_us')}",
+                "",
+            )
+        )
+
         alone = s["ingest_http"]
         low = alone.get("low_concurrency", {})
         rows.append(
@@ -48,6 +60,16 @@ def markdown(results: dict[str, Any]) -> str:
                 f"({alone.get('paired_ceiling_requests_per_s')} req/s)",
             )
         )
+        streamed = alone.get("faststream_publisher", {})
+        if streamed:
+            rows.append(
+                (
+                    "ingest-api alone, FastStream's publisher instead of the round publisher "
+                    "(same rounds' ceilings)",
+                    f"{streamed.get('requests_per_s')} req/s",
+                    f"{streamed.get('ratio_to_http_ceiling')} of the HTTP ceiling (median)",
+                )
+            )
         if low:
             rows.append(
                 (

@@ -1,16 +1,18 @@
 """Consume a topic in batches and commit offsets only after the handler's effect is durable.
 
-The handler gets a whole batch (records of several partitions, each partition's records in
-order) so it can write them in one transaction. If it fails, what happens depends on the fault
-(``bus.transient``): an infrastructure fault (the database, S3 or the broker away) is waited
-out for as long as it lasts, with the partitions paused, a log line and the
-``consumer_waiting_on_infrastructure`` gauge up; a fault of the record itself (it does not
-validate, it breaks a constraint) sends it to the dead-letter topic at once; anything else is
-retried with backoff, then record by record so one poison record cannot hold back the others,
-and a record that still fails is dead-lettered with the error. Records that do not even decode
-go there at once. Offsets are committed after that, so a crash anywhere before replays the
-batch: handlers must be idempotent. A commit refused because a rebalance took the partitions
-is logged and skipped: their next owner handles those records again, which changes nothing.
+Polling is FastStream's (``bus.stream``, a batch subscriber with its acknowledgement off); this
+module is the policy on top. The handler gets a whole batch (records of several partitions,
+each partition's records in order) so it can write them in one transaction. If it fails, what
+happens depends on the fault (``bus.transient``, ``bus.retrying``): an infrastructure fault
+(the database, S3 or the broker away) is waited out for as long as it lasts, with the
+partitions paused, a log line and the ``consumer_waiting_on_infrastructure`` gauge up; a fault
+of the record itself (it does not validate, it breaks a constraint) sends it to the dead-letter
+topic at once; anything else is retried with backoff, then record by record so one poison
+record cannot hold back the others, and a record that still fails is dead-lettered with the
+error. Records that do not even decode go there at once. Offsets are committed after that, so a
+crash anywhere before replays the batch: handlers must be idempotent. A commit refused because
+a rebalance took the partitions is logged and skipped: their next owner handles those records
+again, which changes nothing.
 
 A record that kills the process instead of failing is caught by the optional delivery ledger
 (``bus.deliveries``): each start is counted durably before the handler runs; a record seen
@@ -22,38 +24,23 @@ import asyncio
 import itertools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
-from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
-from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
 
 from bus.deadletter import dead_letter
 from bus.deliveries import DeliveryLedger, RecordId
 from bus.publisher import Publisher
+from bus.retrying import RetryOptions, T, with_retries
 from bus.stream import Batches, Subscription, SubscriptionOptions
-from bus.transient import Fault, classify
 from config.shared import KafkaSettings
 from contracts.codec import decode
 from telemetry import liveness
 
 log = structlog.get_logger(__name__)
-
-WAITING = Gauge(
-    "consumer_waiting_on_infrastructure",
-    "Records (batches) of this group whose handler is waiting out an infrastructure fault.",
-    ["group"],
-)
-INFRA_RETRIES = Counter(
-    "consumer_infrastructure_retries_total",
-    "Handler attempts that failed on an infrastructure fault and will be retried.",
-    ["group", "error"],
-)
-Sleep = Callable[[float], Awaitable[None]]
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -87,86 +74,7 @@ class ConsumerOptions:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class RetryOptions(Protocol):
-    """What both consumers (this one and the dispatcher's lanes) retry and dead-letter by."""
-
-    @property
-    def group_id(self) -> str: ...
-    @property
-    def max_attempts(self) -> int: ...
-    @property
-    def retry_initial_s(self) -> float: ...
-    @property
-    def retry_max_s(self) -> float: ...
-
-
-def retrying(options: RetryOptions, *, sleep: Sleep = asyncio.sleep) -> AsyncRetrying:
-    """A handler's retries, exponential backoff with jitter up to ``retry_max_s``: an
-    infrastructure fault is retried for as long as it lasts, a fault of the record not at all,
-    anything else ``max_attempts`` times in all. ``sleep`` waits between attempts."""
-
-    def stop(state: RetryCallState) -> bool:
-        failure = state.outcome.exception() if state.outcome is not None else None
-        fault = classify(failure) if failure is not None else Fault.UNKNOWN
-        if fault is Fault.INFRASTRUCTURE:
-            return False
-        return fault is Fault.RECORD or state.attempt_number >= options.max_attempts
-
-    def before_sleep(state: RetryCallState) -> None:
-        failure = state.outcome.exception() if state.outcome is not None else None
-        if failure is not None and classify(failure) is Fault.INFRASTRUCTURE:
-            INFRA_RETRIES.labels(options.group_id, type(failure).__name__).inc()
-            log.warning(
-                "waiting out an infrastructure fault",
-                group=options.group_id,
-                attempt=state.attempt_number,
-                wait_s=round(state.upcoming_sleep, 2),
-                error=repr(failure)[:300],
-            )
-
-    return AsyncRetrying(
-        stop=stop,
-        wait=wait_exponential_jitter(multiplier=options.retry_initial_s, max=options.retry_max_s),
-        before_sleep=before_sleep,
-        sleep=sleep,
-        reraise=True,
-    )
-
-
-async def with_retries(
-    options: RetryOptions, call: Callable[[], Awaitable[T]], *, sleep: Sleep = asyncio.sleep
-) -> T:
-    """``call`` under ``retrying``; while it waits out an infrastructure fault, the group's
-    ``consumer_waiting_on_infrastructure`` gauge counts it (readiness reads it)."""
-    waiting = False
-    try:
-        async for attempt in retrying(options, sleep=sleep):
-            with attempt:
-                result = await call()
-            outcome = attempt.retry_state.outcome
-            failure = outcome.exception() if outcome is not None and outcome.failed else None
-            if failure is None:
-                return result
-            if not waiting and classify(failure) is Fault.INFRASTRUCTURE:
-                waiting = True
-                _WAITING_NOW[options.group_id] = _WAITING_NOW.get(options.group_id, 0) + 1
-                WAITING.labels(options.group_id).inc()
-    finally:
-        if waiting:
-            _WAITING_NOW[options.group_id] -= 1
-            WAITING.labels(options.group_id).dec()
-            log.info("infrastructure fault over, handling again", group=options.group_id)
-    raise AssertionError("tenacity ends with a result or the last exception")  # unreachable
-
-
-_WAITING_NOW: dict[str, int] = {}
 _CONSUMERS = itertools.count(1)
-
-
-def waiting_on_infrastructure(group: str) -> bool:
-    """True while a handler of ``group`` in this process waits out an infrastructure fault
-    (the workers' /readyz reports not ready then)."""
-    return _WAITING_NOW.get(group, 0) > 0
 
 
 def _headers(record: ConsumerRecord) -> dict[str, str]:

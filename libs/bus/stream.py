@@ -85,7 +85,7 @@ class Subscription:
         self._options = options
         self.loop_name = loop_name
         self._stall_s = stall_s
-        self.broker = kafka_broker(settings)
+        self.broker = kafka_broker(settings, consumer_only=True)  # no producer: see bus.publisher
         self._failure: BaseException | None = None
         self._failed = asyncio.Event()
         self._stopping = False

@@ -24,8 +24,9 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 
-from bus.consumer import Received, dead_letter_failed, decoded_or_dead_lettered, retrying
+from bus.consumer import Received, dead_letter_failed, decoded_or_dead_lettered
 from bus.publisher import Publisher
+from bus.retrying import retrying
 from bus.stream import Batches, Subscription, SubscriptionOptions
 from config.shared import KafkaSettings
 from dispatcher.backoff import Interrupted

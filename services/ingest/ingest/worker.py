@@ -11,14 +11,9 @@ from collections.abc import Sequence
 import asyncpg
 import structlog
 
-from bus.consumer import (
-    BatchConsumer,
-    ConsumerOptions,
-    Handler,
-    Received,
-    waiting_on_infrastructure,
-)
+from bus.consumer import BatchConsumer, ConsumerOptions, Handler, Received
 from bus.publisher import Publisher
+from bus.retrying import waiting_on_infrastructure
 from config.shared import DatabaseSettings, KafkaSettings
 from contracts import topics
 from db.pool import create_pool

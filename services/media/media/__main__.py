@@ -13,8 +13,8 @@ import httpx
 import structlog
 import uvicorn
 
-from bus.consumer import waiting_on_infrastructure
 from bus.publisher import Publisher
+from bus.retrying import waiting_on_infrastructure
 from config import (
     AuthSettings,
     CredentialSettings,
