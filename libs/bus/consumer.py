@@ -64,7 +64,7 @@ class ConsumerOptions:
     max_attempts: int = 5
     retry_initial_s: float = 0.2
     retry_max_s: float = 5.0
-    poll_timeout_ms: int = 200
+    poll_timeout_ms: int = 20  # see bus.stream.SubscriptionOptions
     auto_offset_reset: str = "earliest"
     # With a delivery ledger: unfinished starts after which a record is set aside as poison.
     max_deliveries: int = 3

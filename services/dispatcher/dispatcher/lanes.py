@@ -47,7 +47,7 @@ class LaneOptions:
     group_id: str
     max_in_flight: int = 1000
     max_records: int = 200
-    poll_timeout_ms: int = 200
+    poll_timeout_ms: int = 20  # see bus.stream.SubscriptionOptions
     commit_interval_s: float = 1.0
     # A handler that raises (database down, a bug) is retried, then dead-lettered.
     max_attempts: int = 5

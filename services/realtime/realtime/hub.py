@@ -168,7 +168,7 @@ class Hub:
             SubscriptionOptions(
                 group_id=None,
                 max_records=500,
-                poll_timeout_ms=200,
+                poll_timeout_ms=20,
                 auto_offset_reset="latest",
                 partitions=assigned,
             ),
