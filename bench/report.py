@@ -47,7 +47,17 @@ def markdown(results: dict[str, Any]) -> str:
                 "",
             )
         )
-
+    for name, found in c.get("s3_clients", {}).items():
+        if isinstance(found, dict):
+            rows.append(
+                (
+                    f"S3 client {name} (256 KiB objects, 16 at a time)",
+                    f"{found.get('objects_per_s')} objects/s",
+                    f"event loop late by p99 {found.get('loop_lag_p99_ms')} ms, "
+                    f"max {found.get('loop_lag_max_ms')} ms",
+                )
+            )
+    if "ingest_http" in s:
         alone = s["ingest_http"]
         low = alone.get("low_concurrency", {})
         rows.append(
