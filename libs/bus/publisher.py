@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Self
 
 from aiokafka.partitioner import murmur2
 from faststream.kafka import KafkaBroker
@@ -63,15 +63,35 @@ def placement(key: bytes | None, all_partitions: list[int], available: list[int]
     return all_partitions[partition_for(key, len(all_partitions))]
 
 
-class Publishing(Protocol):
-    """What callers need of either publisher."""
+class PublisherBase:
+    """What both publishers share: ``publish`` of one event, and use as a context manager."""
 
-    async def publish(self, topic: str, event: Event, key: str | None = None) -> None: ...
+    async def start(self) -> None:
+        raise NotImplementedError
 
-    async def publish_many(self, items: Sequence[Outgoing]) -> None: ...
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+    async def publish_many(self, items: Sequence[Outgoing]) -> None:
+        raise NotImplementedError
+
+    async def publish(self, topic: str, event: Event, key: str | None = None) -> None:
+        await self.publish_many([Outgoing(topic, key, event)])
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
 
 
-class Publisher:
+class Publisher(PublisherBase):
     """Events through FastStream publishers, one per topic."""
 
     def __init__(self, settings: KafkaSettings, *, ack_timeout_s: float | None = None) -> None:
@@ -97,21 +117,6 @@ class Publisher:
 
     async def stop(self) -> None:
         await self._broker.stop()  # flushes what was handed over
-
-    async def __aenter__(self) -> "Publisher":
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    async def publish(self, topic: str, event: Event, key: str | None = None) -> None:
-        await self.publish_many([Outgoing(topic, key, event)])
 
     async def publish_many(self, items: Sequence[Outgoing]) -> None:
         """Return once the broker has acknowledged every item; raise if any was refused or

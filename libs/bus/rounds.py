@@ -18,20 +18,18 @@ import asyncio
 import contextlib
 from collections import defaultdict
 from collections.abc import Sequence
-from types import TracebackType
 
 from aiokafka import AIOKafkaProducer
 
 from bus.batching import Pending, TopicPartition, plan
-from bus.publisher import Outgoing, headers_for, partition_for, placement
+from bus.publisher import Outgoing, PublisherBase, headers_for, partition_for, placement
 from config.shared import KafkaSettings
 from contracts.codec import encode
-from contracts.envelope import Event
 
 Ack = asyncio.Future[object]  # a batch's delivery future, from ``send_batch``
 
 
-class RoundPublisher:
+class RoundPublisher(PublisherBase):
     def __init__(
         self,
         settings: KafkaSettings,
@@ -72,21 +70,6 @@ class RoundPublisher:
             await self._flusher
             self._flusher = None
         await self._producer.stop()
-
-    async def __aenter__(self) -> "RoundPublisher":
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    async def publish(self, topic: str, event: Event, key: str | None = None) -> None:
-        await self.publish_many([Outgoing(topic, key, event)])
 
     async def publish_many(self, items: Sequence[Outgoing]) -> None:
         """Return once the broker has acknowledged every item; raise if any was refused or

@@ -19,7 +19,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import SecretStr
 
-from bus.publisher import Publisher
+from bus.publisher import Publisher, PublisherBase
 from bus.rounds import RoundPublisher
 from config import CredentialSettings, DatabaseSettings, KafkaSettings, load
 from credentials import Vault
@@ -50,7 +50,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(db)
-        publisher: RoundPublisher | Publisher = (
+        publisher: PublisherBase = (
             RoundPublisher(
                 kafka,
                 ack_timeout_s=settings.publish_timeout_s,

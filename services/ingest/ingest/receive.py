@@ -10,7 +10,7 @@ from uuid import uuid4
 import orjson
 import structlog
 
-from bus.publisher import Outgoing, Publishing
+from bus.publisher import Outgoing, PublisherBase
 from contracts import Provider
 from ingest import normalize
 from ingest.errors import (
@@ -37,7 +37,7 @@ class Receiver:
     def __init__(
         self,
         routes: RouteCache,
-        publisher: Publishing,
+        publisher: PublisherBase,
         *,
         meta_app_secret: str | None,
         meta_verify_token: str | None,
