@@ -235,3 +235,11 @@ def test_non_finite_coordinates_and_times_are_treated_as_absent() -> None:
     message["timestamp"] = "1e400"
     result = codec("meta").parse(json.dumps(body).encode())
     assert isinstance(result, ParsedWebhook) and not result.messages and result.ignored
+
+
+def test_meta_unhandled_fields_still_name_their_number() -> None:
+    # smb_message_echoes makes no event, but the body is that number's (recorded, answered 200).
+    result = parsed("meta", "smb_message_echoes")
+    assert not result.messages and not result.statuses
+    assert "smb_message_echoes" in result.ignored[0]
+    assert result.quiet_accounts == {ACCOUNTS["meta"]} == result.named_accounts

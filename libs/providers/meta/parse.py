@@ -62,14 +62,17 @@ def _parse(body: bytes) -> ParsedWebhook | Rejection:
     messages: list[ParsedMessage] = []
     statuses: list[ParsedStatus] = []
     ignored: list[str] = []
+    named: set[str] = set()
     for entry in f.arr(root, "entry"):
         for change in f.arr(entry, "changes"):
             field = f.text(change, "field")
             value = f.obj(change, "value")
+            account = f.text(f.obj(value, "metadata"), "phone_number_id")
+            if account is not None:
+                named.add(account)
             if field != "messages":
                 ignored.append(f"field {field!r} is not handled")
                 continue
-            account = f.text(f.obj(value, "metadata"), "phone_number_id")
             if account is None:
                 ignored.append("change without metadata.phone_number_id")
                 continue
@@ -88,7 +91,7 @@ def _parse(body: bytes) -> ParsedWebhook | Rejection:
                     statuses.append(status)
             for err in f.arr(value, "errors"):
                 ignored.append(f"webhook error {f.text(err, 'code')}: {f.text(err, 'title')}")
-    return ParsedWebhook(tuple(messages), tuple(statuses), tuple(ignored))
+    return ParsedWebhook(tuple(messages), tuple(statuses), tuple(ignored), frozenset(named))
 
 
 def _contact_names(value: dict[str, Any]) -> dict[str, str]:
