@@ -32,6 +32,9 @@ class MessageType(StrEnum):
     BUTTON_REPLY = "button_reply"
     TEMPLATE = "template"  # outbound only
     UNSUPPORTED = "unsupported"
+    # Inbound only, never a message of their own: they change an earlier message.
+    EDIT = "edit"
+    REVOKE = "revoke"  # deleted for everyone
 
 
 MEDIA_TYPES = frozenset(
@@ -90,6 +93,20 @@ class Reaction(Frozen):
     emoji: str | None = None  # None or empty: the reaction was removed
 
 
+class Edit(Frozen):
+    """An earlier message's new text: its text, or its caption when it carries media (the
+    provider does not say which, and WhatsApp edits nothing else)."""
+
+    target_provider_message_id: str
+    text: str
+
+
+class Revoke(Frozen):
+    """An earlier message deleted for everyone by its author."""
+
+    target_provider_message_id: str
+
+
 class ReplyChoice(Frozen):
     """The option a customer picked in an interactive list/button or a template quick reply."""
 
@@ -113,6 +130,8 @@ class InboundMessage(Frozen):
     location: Location | None = None
     contacts: tuple[ContactCard, ...] = ()
     reaction: Reaction | None = None
+    edit: Edit | None = None
+    revoke: Revoke | None = None
     reply: ReplyChoice | None = None
     reply_to_provider_message_id: str | None = None
     forwarded: bool = False

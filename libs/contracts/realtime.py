@@ -49,6 +49,10 @@ class MessageView(Frozen):
     error_code: str | None = None
     error_reason: str | None = None
     sender_name: str | None = None
+    # Set when its author edited it (text or caption, the latest edit's time) or deleted it
+    # for everyone; a deleted message shows no content (the database keeps it).
+    edited_at: datetime | None = None
+    deleted_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -9,6 +9,7 @@ from contracts import (
     ConversationUpdated,
     ConversationView,
     DeadLettered,
+    Edit,
     Location,
     MarkReadRequested,
     MediaFetchRequested,
@@ -28,6 +29,7 @@ from contracts import (
     RawWebhook,
     Reaction,
     ReplyChoice,
+    Revoke,
     Sender,
     SendRequested,
     StatusReported,
@@ -79,6 +81,8 @@ INBOUND_MESSAGES: list[InboundMessage] = [
         MessageType.REACTION, reaction=Reaction(target_provider_message_id="wamid.x", emoji="👍")
     ),
     _message(MessageType.REACTION, reaction=Reaction(target_provider_message_id="wamid.x")),
+    _message(MessageType.EDIT, edit=Edit(target_provider_message_id="wamid.x", text="editado")),
+    _message(MessageType.REVOKE, revoke=Revoke(target_provider_message_id="wamid.x")),
     _message(
         MessageType.INTERACTIVE_REPLY,
         reply=ReplyChoice(kind="list", id="opt-1", title="Opção 1", description="d"),
@@ -252,6 +256,8 @@ def all_events() -> list[tuple[str, Event]]:
                     text="oi",
                     error_code="131047",
                     error_reason="24-hour window closed: send a template",
+                    edited_at=NOW,
+                    deleted_at=NOW,
                 ),
             ),
         )
