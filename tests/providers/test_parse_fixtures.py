@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 
 from contracts.inbound import MessageType
@@ -243,3 +244,65 @@ def test_meta_unhandled_fields_still_name_their_number() -> None:
     assert not result.messages and not result.statuses
     assert "smb_message_echoes" in result.ignored[0]
     assert result.quiet_accounts == {ACCOUNTS["meta"]} == result.named_accounts
+
+
+# Each provider's edit of the message of its ``message_text`` fixture (Z-API's is its own id).
+EDIT_CASES = [
+    (
+        "meta",
+        "message_edit",
+        "wamid.HBgNHBgLMTY1MDM4NzkwNTgVAgASGBQzQTg5QjY1==",
+        "Olá! Preciso de ajuda, por favor",
+    ),
+    (
+        "evolution",
+        "message_edit",
+        "5511987654321@s.whatsapp.net/3EB0ABABABABABABABAB",
+        "Olá! Preciso de ajuda, por favor",
+    ),
+    (
+        "evolution",
+        "event_edited",
+        "5511987654321@s.whatsapp.net/3EB0CDCDCDCDCDCDCDCD",
+        "new caption",
+    ),
+    ("zapi", "message_edit", "3EB0ABABABABABABABABABAB", "Olá! Preciso de ajuda, por favor"),
+]
+
+
+@pytest.mark.parametrize(("provider", "name", "target", "text"), EDIT_CASES)
+def test_an_edit_names_its_message_and_new_text(
+    provider: str, name: str, target: str, text: str
+) -> None:
+    result = parsed(provider, name)
+    assert len(result.messages) == 1 and not result.ignored
+    message = result.messages[0].message
+    assert message.type is MessageType.EDIT and message.edit is not None
+    assert (message.edit.target_provider_message_id, message.edit.text) == (target, text)
+    assert not message.from_me and message.chat.id
+    assert message.sent_at == datetime(2025, 11, 26, 0, 5, tzinfo=UTC)
+
+
+REVOKE_CASES = [
+    ("meta", "message_revoke", "wamid.HBgNHBgLMTY1MDM4NzkwNTgVAgASGBQzQTg5QjY1=="),
+    ("evolution", "message_revoke", "5511987654321@s.whatsapp.net/3EB0ABABABABABABABAB"),
+    ("evolution", "event_deleted", "5511987654321@s.whatsapp.net/3EB0ABABABABABABABAB"),
+]
+
+
+@pytest.mark.parametrize(("provider", "name", "target"), REVOKE_CASES)
+def test_a_delete_for_everyone_names_its_message(provider: str, name: str, target: str) -> None:
+    result = parsed(provider, name)
+    assert len(result.messages) == 1 and not result.ignored
+    message = result.messages[0].message
+    assert message.type is MessageType.REVOKE and message.revoke is not None
+    assert message.revoke.target_provider_message_id == target
+    assert not message.from_me
+
+
+def test_evolution_protocol_messages_of_other_kinds_are_ignored_not_stored() -> None:
+    body = orjson.loads(fixture("evolution", "message_revoke"))
+    body["data"]["message"]["protocolMessage"]["type"] = "EPHEMERAL_SETTING"
+    result = codec("evolution").parse(orjson.dumps(body))
+    assert isinstance(result, ParsedWebhook) and not result.messages
+    assert "EPHEMERAL_SETTING" in result.ignored[0]

@@ -3,8 +3,9 @@
 Envelope and per-type shapes:
 https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/
 (text, image, video, audio, document, sticker, location, contacts, reaction, interactive, button,
-unsupported) and .../messages/status for ``statuses[]``. Every ``entry[]``/``changes[]``/
-``messages[]``/``statuses[]`` is iterated: Meta batches up to 1000 updates per POST.
+unsupported; ``edit`` and ``revoke``, a user's edit or delete-for-everyone of an earlier message)
+and .../messages/status for ``statuses[]``. Every ``entry[]``/``changes[]``/``messages[]``/
+``statuses[]`` is iterated: Meta batches up to 1000 updates per POST.
 """
 
 from typing import Any
@@ -15,6 +16,7 @@ from pydantic import ValidationError
 from contracts.inbound import (
     Chat,
     ContactCard,
+    Edit,
     InboundMessage,
     Location,
     MediaRef,
@@ -22,6 +24,7 @@ from contracts.inbound import (
     ProviderError,
     Reaction,
     ReplyChoice,
+    Revoke,
     Sender,
 )
 from contracts.status import MessageStatus
@@ -169,6 +172,17 @@ def _content(kind: str, raw: Any) -> dict[str, Any]:
             target_provider_message_id=f.text(payload, "message_id") or "", emoji=emoji
         )
         return {"type": MessageType.REACTION, "reaction": reaction}
+    elif kind == "edit" and f.text(payload, "original_message_id"):
+        new_text = _edited_text(f.obj(payload, "message"))
+        if new_text is not None:
+            edit = Edit(
+                target_provider_message_id=f.text(payload, "original_message_id") or "",
+                text=new_text,
+            )
+            return {"type": MessageType.EDIT, "edit": edit}
+    elif kind == "revoke" and f.text(payload, "original_message_id"):
+        revoke = Revoke(target_provider_message_id=f.text(payload, "original_message_id") or "")
+        return {"type": MessageType.REVOKE, "revoke": revoke}
     elif kind == "interactive":
         choice = _interactive(payload)
         if choice is not None:
@@ -179,6 +193,16 @@ def _content(kind: str, raw: Any) -> dict[str, Any]:
             choice = ReplyChoice(kind="template_button", id=f.text(payload, "payload"), title=title)
             return {"type": MessageType.BUTTON_REPLY, "reply": choice}
     return {"type": MessageType.UNSUPPORTED, "unsupported_reason": _unsupported_reason(kind, raw)}
+
+
+def _edited_text(message: dict[str, Any]) -> str | None:
+    """The new text of an edit's ``message`` (a message object of its own type): a text's body
+    or a media message's caption, the only parts WhatsApp lets a user edit."""
+    kind = f.text(message, "type") or ""
+    content = f.obj(message, kind)
+    if kind == "text":
+        return f.text(content, "body")
+    return f.text(content, "caption") if kind in _MEDIA else None
 
 
 def _card(raw: Any) -> ContactCard:
