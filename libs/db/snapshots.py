@@ -49,23 +49,34 @@ def media_view(row: Row) -> MediaView | None:
 
 
 def message_view(row: Row) -> MessageView:
-    content = row["content"] if isinstance(row["content"], dict) else {}
+    """A message deleted for everyone by its author shows none of its content, to agents as to
+    the customer's own phone; the row keeps it."""
     try:
         message_type = MessageType(row["type"])
     except ValueError:
         message_type = MessageType.UNSUPPORTED
+    if row["deleted_at"] is not None:
+        return MessageView(**_frame(row, message_type))
+    content = row["content"] if isinstance(row["content"], dict) else {}
     return MessageView(
-        id=row["id"],
-        conversation_id=row["conversation_id"],
-        direction=row["direction"],
-        type=message_type,
-        status=MessageStatus(row["status"]),
+        **_frame(row, message_type),
         text=row["text"],
         caption=row["caption"],
         media=media_view(row),
         location=_optional(Location, content.get("location")),
         contacts=_many(ContactCard, content.get("contacts")),
         reply=_optional(ReplyChoice, content.get("reply")),
+    )
+
+
+def _frame(row: Row, message_type: MessageType) -> dict[str, Any]:
+    """What a message shows whatever became of it: who, when, its state; no content."""
+    return dict(
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        direction=row["direction"],
+        type=message_type,
+        status=MessageStatus(row["status"]),
         reply_to_message_id=row["reply_to_message_id"],
         reactions=_many(ReactionView, row["reactions"]),
         client_message_id=row["client_message_id"],
@@ -73,6 +84,8 @@ def message_view(row: Row) -> MessageView:
         error_code=row["error_code"],
         error_reason=row["error_reason"],
         sender_name=row["sender_name"],
+        edited_at=row["edited_at"],
+        deleted_at=row["deleted_at"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )

@@ -32,8 +32,9 @@ from contracts.inbound import InboundEvent
 from db import realtime_log
 from db.snapshots import message_view
 from db.tenant import Connection
-from ingest import bulk, echoes, parked, persist, reconcile
+from ingest import amend, bulk, echoes, parked, persist, reconcile
 from ingest.views import (
+    PREVIEW_MAX,
     content_of,
     conversation_view,
     derived_id,
@@ -48,6 +49,8 @@ log = structlog.get_logger(__name__)
 _REALTIME: TypeAdapter[Any] = TypeAdapter(RealtimeEvent)
 
 NewRealtime = MessageCreated | MessageUpdated | ConversationUpdated
+# Inbound "messages" that are no message of their own but change an earlier one.
+_CHANGES = frozenset({MessageType.REACTION, MessageType.EDIT, MessageType.REVOKE})
 
 
 @dataclass
@@ -71,15 +74,13 @@ async def apply_tenant(
     conn: Connection, tenant_id: UUID, events: Sequence[InboundEvent]
 ) -> Downstream:
     """Apply ``events`` inside the caller's tenant transaction: the raw records and new
-    messages set-based, then reactions and statuses in their consumed order (so a reaction or
-    status may target a message of the same batch)."""
+    messages set-based, then reactions, edits, deletions and statuses in their consumed order
+    (so they may target a message of the same batch)."""
     out = Downstream()
     logs = [w for e in events if (w := persist.webhook_log(e)) is not None]
     await persist.record_webhooks(conn, tenant_id=tenant_id, logs=logs)
     messages = [
-        e
-        for e in events
-        if isinstance(e, MessageReceived) and e.message.type is not MessageType.REACTION
+        e for e in events if isinstance(e, MessageReceived) and e.message.type not in _CHANGES
     ]
     if messages:
         await _messages(conn, tenant_id, messages, out)
@@ -87,8 +88,8 @@ async def apply_tenant(
     for event in events:
         if isinstance(event, StatusReported):
             await _status(conn, tenant_id, event, out)
-        elif isinstance(event, MessageReceived) and event.message.type is MessageType.REACTION:
-            await _reaction(conn, event, out)
+        elif isinstance(event, MessageReceived) and event.message.type in _CHANGES:
+            await _change(conn, event, out)
     # record() is typed for one event class per call; the cursors must follow this mixed order.
     out.new = await realtime_log.record(conn, tenant_id, out.new)  # type: ignore[type-var]
     return out
@@ -316,34 +317,72 @@ async def _again(
         out.media.append(_media_request(event, row, media_ref=ref))
 
 
-async def _reaction(conn: Connection, event: MessageReceived, out: Downstream) -> None:
-    reaction = event.message.reaction
-    if reaction is None:
-        raise ValueError(f"reaction message {event.message.provider_message_id} has no reaction")
-    row = await persist.apply_reaction(
-        conn,
-        integration_id=event.integration_id,
-        target_provider_message_id=reaction.target_provider_message_id,
-        emoji=reaction.emoji,
-        direction="outbound" if event.message.from_me else "inbound",
-    )
-    event_id = derived_id(event.event_id, "reaction")
+async def _change(conn: Connection, event: MessageReceived, out: Downstream) -> None:
+    """A reaction, edit or deletion of an earlier message: the message updated, or (a
+    redelivery) what the first delivery recorded; dropped when the message is unknown."""
+    message = event.message
+    direction = "outbound" if _is_outbound(event) else "inbound"
+    if message.reaction is not None:
+        target_id = message.reaction.target_provider_message_id
+        row = await persist.apply_reaction(
+            conn,
+            integration_id=event.integration_id,
+            target_provider_message_id=target_id,
+            emoji=message.reaction.emoji,
+            direction="outbound" if message.from_me else "inbound",
+        )
+    elif message.edit is not None:
+        target_id = message.edit.target_provider_message_id
+        row = await amend.apply_edit(
+            conn,
+            integration_id=event.integration_id,
+            target_provider_message_id=target_id,
+            direction=direction,
+            text=message.edit.text,
+            edited_at=message.sent_at,
+        )
+    elif message.revoke is not None:
+        target_id = message.revoke.target_provider_message_id
+        row = await amend.apply_revoke(
+            conn,
+            integration_id=event.integration_id,
+            target_provider_message_id=target_id,
+            direction=direction,
+            deleted_at=message.sent_at,
+        )
+    else:
+        raise ValueError(f"{message.type} message {message.provider_message_id} names no target")
+    event_id = derived_id(event.event_id, "reaction" if message.reaction else "change")
+    conversation_event_id = derived_id(event.event_id, "conversation")
     if row is not None:
         out.new.append(
             MessageUpdated(
                 event_id=event_id, message=message_view(row), traceparent=child(event.traceparent)
             )
         )
+        if message.reaction is None:
+            preview = message.edit.text[:PREVIEW_MAX] if message.edit else amend.DELETED_PREVIEW
+            conversation = await amend.refresh_preview(conn, message=row, preview=preview)
+            if conversation is not None:
+                out.new.append(
+                    ConversationUpdated(
+                        event_id=conversation_event_id,
+                        conversation=conversation_view(conversation, conversation, event.provider),
+                        traceparent=child(event.traceparent),
+                    )
+                )
         return
     target = await persist.message_by_provider_id(
-        conn,
-        integration_id=event.integration_id,
-        provider_message_id=reaction.target_provider_message_id,
+        conn, integration_id=event.integration_id, provider_message_id=target_id
     )
     if target is None:
-        log.info("reaction to an unknown message dropped", integration_id=str(event.integration_id))
+        log.info(
+            "change of an unknown message dropped",
+            kind=message.type.value,
+            integration_id=str(event.integration_id),
+        )
         return
-    await _again(conn, event, target, [event_id], out)
+    await _again(conn, event, target, [event_id, conversation_event_id], out)
 
 
 async def _status(
