@@ -220,3 +220,29 @@ async def test_changes_of_unknown_or_other_side_messages_change_nothing(
         assert await amend.apply_edit(conn, **edit, text="newer", edited_at=now) is None
     after = await _row(app_pool, wired, original)
     assert after["text"] == "newer" and row["text"] == "kept"
+
+
+@pytest.mark.parametrize("provider", list(Provider))
+async def test_a_removed_reaction_leaves_the_message(
+    provider: Provider,
+    sim: SimControl,
+    wired_for: Any,
+    app_pool: asyncpg.Pool,
+    kafka_settings: KafkaSettings,
+) -> None:
+    wired = await wired_for(provider)
+    original = await _post(sim, wired, "text", text="thanks!")
+    await eventually(lambda: _row(app_pool, wired, original), lambda r: r is not None)
+    await _post(sim, wired, "reaction", reply_to=original)
+    row = await eventually(lambda: _row(app_pool, wired, original), lambda r: bool(r["reactions"]))
+    assert row["reactions"] == [{"emoji": "👍", "direction": "inbound"}]
+    await _post(sim, wired, "reaction_removed", reply_to=original)
+    row = await eventually(lambda: _row(app_pool, wired, original), lambda r: not r["reactions"])
+    assert row["reactions"] == []
+
+    def removed(found: list[Any]) -> bool:
+        return any(not view.reactions for view in _updates(found, row["id"])[1:])
+
+    found = await realtime_for(kafka_settings, wired.integ.tenant_id, removed)
+    views = _updates(found, row["id"])
+    assert [len(v.reactions) for v in views] == [1, 0]
