@@ -107,6 +107,19 @@ class Revoke(Frozen):
     target_provider_message_id: str
 
 
+class Referral(Frozen):
+    """The Click-to-WhatsApp ad or post the customer tapped to start writing (Meta
+    ``referral``, Evolution/Z-API ``externalAdReply``): which campaign brought the lead."""
+
+    source_type: str | None = None  # "ad" or "post"
+    source_id: str | None = None
+    source_url: str | None = None
+    headline: str | None = None
+    body: str | None = None
+    media_url: str | None = None  # the ad's image or video (or its thumbnail)
+    ctwa_clid: str | None = None  # Meta's click id, for conversions attribution
+
+
 class ReplyChoice(Frozen):
     """The option a customer picked in an interactive list/button or a template quick reply."""
 
@@ -135,6 +148,8 @@ class InboundMessage(Frozen):
     reply: ReplyChoice | None = None
     reply_to_provider_message_id: str | None = None
     forwarded: bool = False
+    referral: Referral | None = None
+    # Why it cannot be shown, in words an agent can act on (Meta's error title and details).
     unsupported_reason: str | None = None
 
 

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import asyncpg
 from pydantic import BaseModel, ValidationError
 
-from contracts.inbound import ContactCard, Location, MessageType, ReplyChoice
+from contracts.inbound import ContactCard, Location, MessageType, Referral, ReplyChoice
 from contracts.realtime import MediaView, MessageView, ReactionView
 from contracts.status import MessageStatus
 
@@ -33,6 +33,10 @@ def _optional(model: type[M], value: Any) -> M | None:
 def _many(model: type[M], value: Any) -> tuple[M, ...]:
     items = value if isinstance(value, list) else []
     return tuple(m for m in (_optional(model, i) for i in items) if m is not None)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def media_view(row: Row) -> MediaView | None:
@@ -66,6 +70,8 @@ def message_view(row: Row) -> MessageView:
         location=_optional(Location, content.get("location")),
         contacts=_many(ContactCard, content.get("contacts")),
         reply=_optional(ReplyChoice, content.get("reply")),
+        referral=_optional(Referral, content.get("referral")),
+        unsupported_reason=_text(content.get("unsupported_reason")),
     )
 
 

@@ -28,6 +28,7 @@ from contracts import (
     ProviderError,
     RawWebhook,
     Reaction,
+    Referral,
     ReplyChoice,
     Revoke,
     Sender,
@@ -82,6 +83,11 @@ INBOUND_MESSAGES: list[InboundMessage] = [
     ),
     _message(MessageType.REACTION, reaction=Reaction(target_provider_message_id="wamid.x")),
     _message(MessageType.EDIT, edit=Edit(target_provider_message_id="wamid.x", text="editado")),
+    _message(
+        MessageType.TEXT,
+        text="vim do anúncio",
+        referral=Referral(source_type="ad", source_id="1202", ctwa_clid="ARAk"),
+    ),
     _message(MessageType.REVOKE, revoke=Revoke(target_provider_message_id="wamid.x")),
     _message(
         MessageType.INTERACTIVE_REPLY,
@@ -258,6 +264,8 @@ def all_events() -> list[tuple[str, Event]]:
                     error_reason="24-hour window closed: send a template",
                     edited_at=NOW,
                     deleted_at=NOW,
+                    referral=Referral(source_type="post", headline="Promo"),
+                    unsupported_reason="Message type unknown (131051)",
                 ),
             ),
         )

@@ -306,3 +306,35 @@ def test_evolution_protocol_messages_of_other_kinds_are_ignored_not_stored() -> 
     result = codec("evolution").parse(orjson.dumps(body))
     assert isinstance(result, ParsedWebhook) and not result.messages
     assert "EPHEMERAL_SETTING" in result.ignored[0]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_message_from_an_ad_keeps_the_ad(provider: str) -> None:
+    message = parsed(provider, "message_referral").messages[0].message
+    assert message.type is MessageType.TEXT and message.text == "Quero saber mais sobre a promoção"
+    assert message.referral is not None
+    assert (message.referral.source_type, message.referral.source_id) == (
+        "ad",
+        "120212345678900000",
+    )
+    assert message.referral.source_url == "https://fb.me/3cr4Wqqkv"
+    assert message.referral.headline == "Promoção de verão"
+    assert (message.referral.ctwa_clid is not None) is (provider != "zapi")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_ordinary_messages_and_link_previews_have_no_ad(provider: str) -> None:
+    assert parsed(provider, "message_text").messages[0].message.referral is None
+    body = orjson.loads(fixture("evolution", "message_referral"))
+    ad = body["data"]["message"]["extendedTextMessage"]["contextInfo"]["externalAdReply"]
+    for key in ("sourceId", "sourceUrl", "ctwaClid"):
+        del ad[key]  # what a link preview carries
+    result = codec("evolution").parse(orjson.dumps(body))
+    assert isinstance(result, ParsedWebhook) and result.messages[0].message.referral is None
+
+
+def test_meta_message_errors_give_agents_metas_words() -> None:
+    message = parsed("meta", "message_unsupported").messages[0].message
+    assert message.unsupported_reason == (
+        "Message type unknown (131051): Message type is currently not supported."
+    )

@@ -29,6 +29,7 @@ from contracts.inbound import (
 )
 from contracts.status import MessageStatus
 from providers import fields as f
+from providers import referral
 from providers.base import ParsedMessage, ParsedStatus, ParsedWebhook, Rejection
 from providers.evolution import amend
 from providers.evolution.ids import compose
@@ -135,6 +136,7 @@ def _message(data: dict[str, Any]) -> InboundMessage | str:
             compose(jid, f.text(context, "stanzaId") or "") if f.text(context, "stanzaId") else None
         ),
         "forwarded": f.flag(context, "isForwarded"),
+        "referral": referral.external_ad(context),
     }
     if kind in amend.PROTOCOL_KINDS:
         changed = amend.change(amend.protocol_of(content), jid)

@@ -29,6 +29,7 @@ from contracts.inbound import (
 )
 from contracts.status import MessageStatus
 from providers import fields as f
+from providers import referral
 from providers.base import ParsedMessage, ParsedStatus, ParsedWebhook, Rejection
 from providers.meta.build import classify_code
 
@@ -128,6 +129,7 @@ def _message(raw: Any, names: dict[str, str]) -> InboundMessage | str:
         "sent_at": sent_at,
         "reply_to_provider_message_id": f.text(context, "id"),
         "forwarded": f.flag(context, "forwarded") or f.flag(context, "frequently_forwarded"),
+        "referral": referral.meta(raw),
     }
     fields.update(_content(kind, raw))
     return InboundMessage(**fields)
@@ -239,9 +241,14 @@ def _interactive(payload: dict[str, Any]) -> ReplyChoice | None:
 
 
 def _unsupported_reason(kind: str, raw: Any) -> str:
+    """Meta's own words when the message carries ``errors`` (agents read it), else ours."""
     errors = f.arr(raw, "errors")
     if errors:
-        return f"{kind}: {f.text(errors[0], 'code')} {f.text(errors[0], 'title')}"
+        err = errors[0]
+        title = f.text(err, "title") or f.text(err, "message") or "error"
+        details = f.text(f.obj(err, "error_data"), "details")
+        reason = f"{title} ({f.text(err, 'code')})"
+        return f"{reason}: {details}" if details and details != title else reason
     return f"message type {kind!r} is not supported"
 
 

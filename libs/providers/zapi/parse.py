@@ -30,6 +30,7 @@ from contracts.inbound import (
 )
 from contracts.status import MessageStatus
 from providers import fields as f
+from providers import referral
 from providers.base import ParsedMessage, ParsedStatus, ParsedWebhook, Rejection
 
 _STATUSES = {
@@ -104,6 +105,7 @@ def _message(root: dict[str, Any]) -> InboundMessage | str:
         "sent_at": sent_at,
         "reply_to_provider_message_id": f.text(root, "referenceMessageId"),
         "forwarded": f.flag(root, "forwarded"),
+        "referral": referral.external_ad(root),
     }
     content = _content(root)
     if f.flag(root, "isEdit"):
