@@ -32,9 +32,8 @@ from contracts.inbound import InboundEvent
 from db import realtime_log
 from db.snapshots import message_view
 from db.tenant import Connection
-from ingest import amend, bulk, echoes, parked, persist, reconcile
+from ingest import bulk, changes, echoes, parked, persist, reconcile
 from ingest.views import (
-    PREVIEW_MAX,
     content_of,
     conversation_view,
     derived_id,
@@ -320,69 +319,23 @@ async def _again(
 async def _change(conn: Connection, event: MessageReceived, out: Downstream) -> None:
     """A reaction, edit or deletion of an earlier message: the message updated, or (a
     redelivery) what the first delivery recorded; dropped when the message is unknown."""
-    message = event.message
-    direction = "outbound" if _is_outbound(event) else "inbound"
-    if message.reaction is not None:
-        target_id = message.reaction.target_provider_message_id
-        row = await persist.apply_reaction(
-            conn,
-            integration_id=event.integration_id,
-            target_provider_message_id=target_id,
-            emoji=message.reaction.emoji,
-            direction="outbound" if message.from_me else "inbound",
-        )
-    elif message.edit is not None:
-        target_id = message.edit.target_provider_message_id
-        row = await amend.apply_edit(
-            conn,
-            integration_id=event.integration_id,
-            target_provider_message_id=target_id,
-            direction=direction,
-            text=message.edit.text,
-            edited_at=message.sent_at,
-        )
-    elif message.revoke is not None:
-        target_id = message.revoke.target_provider_message_id
-        row = await amend.apply_revoke(
-            conn,
-            integration_id=event.integration_id,
-            target_provider_message_id=target_id,
-            direction=direction,
-            deleted_at=message.sent_at,
-        )
-    else:
-        raise ValueError(f"{message.type} message {message.provider_message_id} names no target")
-    event_id = derived_id(event.event_id, "reaction" if message.reaction else "change")
-    conversation_event_id = derived_id(event.event_id, "conversation")
-    if row is not None:
-        out.new.append(
-            MessageUpdated(
-                event_id=event_id, message=message_view(row), traceparent=child(event.traceparent)
-            )
-        )
-        if message.reaction is None:
-            preview = message.edit.text[:PREVIEW_MAX] if message.edit else amend.DELETED_PREVIEW
-            conversation = await amend.refresh_preview(conn, message=row, preview=preview)
-            if conversation is not None:
-                out.new.append(
-                    ConversationUpdated(
-                        event_id=conversation_event_id,
-                        conversation=conversation_view(conversation, conversation, event.provider),
-                        traceparent=child(event.traceparent),
-                    )
-                )
+    changed = await changes.apply(conn, event, outbound=_is_outbound(event))
+    if changed.realtime:
+        out.new += changed.realtime
         return
     target = await persist.message_by_provider_id(
-        conn, integration_id=event.integration_id, provider_message_id=target_id
+        conn,
+        integration_id=event.integration_id,
+        provider_message_id=changed.target_provider_message_id,
     )
     if target is None:
         log.info(
             "change of an unknown message dropped",
-            kind=message.type.value,
+            kind=event.message.type.value,
             integration_id=str(event.integration_id),
         )
         return
-    await _again(conn, event, target, [event_id, conversation_event_id], out)
+    await _again(conn, event, target, changed.event_ids, out)
 
 
 async def _status(
