@@ -32,6 +32,9 @@ class MessageType(StrEnum):
     BUTTON_REPLY = "button_reply"
     TEMPLATE = "template"  # outbound only
     UNSUPPORTED = "unsupported"
+    # Inbound only, never a message of their own: they change an earlier message.
+    EDIT = "edit"
+    REVOKE = "revoke"  # deleted for everyone
 
 
 MEDIA_TYPES = frozenset(
@@ -90,6 +93,33 @@ class Reaction(Frozen):
     emoji: str | None = None  # None or empty: the reaction was removed
 
 
+class Edit(Frozen):
+    """An earlier message's new text: its text, or its caption when it carries media (the
+    provider does not say which, and WhatsApp edits nothing else)."""
+
+    target_provider_message_id: str
+    text: str
+
+
+class Revoke(Frozen):
+    """An earlier message deleted for everyone by its author."""
+
+    target_provider_message_id: str
+
+
+class Referral(Frozen):
+    """The Click-to-WhatsApp ad or post the customer tapped to start writing (Meta
+    ``referral``, Evolution/Z-API ``externalAdReply``): which campaign brought the lead."""
+
+    source_type: str | None = None  # "ad" or "post"
+    source_id: str | None = None
+    source_url: str | None = None
+    headline: str | None = None
+    body: str | None = None
+    media_url: str | None = None  # the ad's image or video (or its thumbnail)
+    ctwa_clid: str | None = None  # Meta's click id, for conversions attribution
+
+
 class ReplyChoice(Frozen):
     """The option a customer picked in an interactive list/button or a template quick reply."""
 
@@ -113,9 +143,13 @@ class InboundMessage(Frozen):
     location: Location | None = None
     contacts: tuple[ContactCard, ...] = ()
     reaction: Reaction | None = None
+    edit: Edit | None = None
+    revoke: Revoke | None = None
     reply: ReplyChoice | None = None
     reply_to_provider_message_id: str | None = None
     forwarded: bool = False
+    referral: Referral | None = None
+    # Why it cannot be shown, in words an agent can act on (Meta's error title and details).
     unsupported_reason: str | None = None
 
 

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from contracts.common import Frozen, Provider
 from contracts.envelope import Event
-from contracts.inbound import ContactCard, Location, MessageType, ReplyChoice
+from contracts.inbound import ContactCard, Location, MessageType, Referral, ReplyChoice
 from contracts.status import MessageStatus
 
 
@@ -42,6 +42,8 @@ class MessageView(Frozen):
     location: Location | None = None
     contacts: tuple[ContactCard, ...] = ()
     reply: ReplyChoice | None = None
+    referral: Referral | None = None  # the ad that brought the customer
+    unsupported_reason: str | None = None  # why an unsupported message shows no content
     reply_to_message_id: UUID | None = None
     reactions: tuple[ReactionView, ...] = ()
     client_message_id: str | None = None
@@ -49,6 +51,10 @@ class MessageView(Frozen):
     error_code: str | None = None
     error_reason: str | None = None
     sender_name: str | None = None
+    # Set when its author edited it (text or caption, the latest edit's time) or deleted it
+    # for everyone; a deleted message shows no content (the database keeps it).
+    edited_at: datetime | None = None
+    deleted_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
 

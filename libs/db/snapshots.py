@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import asyncpg
 from pydantic import BaseModel, ValidationError
 
-from contracts.inbound import ContactCard, Location, MessageType, ReplyChoice
+from contracts.inbound import ContactCard, Location, MessageType, Referral, ReplyChoice
 from contracts.realtime import MediaView, MessageView, ReactionView
 from contracts.status import MessageStatus
 
@@ -35,6 +35,10 @@ def _many(model: type[M], value: Any) -> tuple[M, ...]:
     return tuple(m for m in (_optional(model, i) for i in items) if m is not None)
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def media_view(row: Row) -> MediaView | None:
     if row["media_state"] is None:
         return None
@@ -49,23 +53,36 @@ def media_view(row: Row) -> MediaView | None:
 
 
 def message_view(row: Row) -> MessageView:
-    content = row["content"] if isinstance(row["content"], dict) else {}
+    """A message deleted for everyone by its author shows none of its content, to agents as to
+    the customer's own phone; the row keeps it."""
     try:
         message_type = MessageType(row["type"])
     except ValueError:
         message_type = MessageType.UNSUPPORTED
+    if row["deleted_at"] is not None:
+        return MessageView(**_frame(row, message_type))
+    content = row["content"] if isinstance(row["content"], dict) else {}
     return MessageView(
-        id=row["id"],
-        conversation_id=row["conversation_id"],
-        direction=row["direction"],
-        type=message_type,
-        status=MessageStatus(row["status"]),
+        **_frame(row, message_type),
         text=row["text"],
         caption=row["caption"],
         media=media_view(row),
         location=_optional(Location, content.get("location")),
         contacts=_many(ContactCard, content.get("contacts")),
         reply=_optional(ReplyChoice, content.get("reply")),
+        referral=_optional(Referral, content.get("referral")),
+        unsupported_reason=_text(content.get("unsupported_reason")),
+    )
+
+
+def _frame(row: Row, message_type: MessageType) -> dict[str, Any]:
+    """What a message shows whatever became of it: who, when, its state; no content."""
+    return dict(
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        direction=row["direction"],
+        type=message_type,
+        status=MessageStatus(row["status"]),
         reply_to_message_id=row["reply_to_message_id"],
         reactions=_many(ReactionView, row["reactions"]),
         client_message_id=row["client_message_id"],
@@ -73,6 +90,8 @@ def message_view(row: Row) -> MessageView:
         error_code=row["error_code"],
         error_reason=row["error_reason"],
         sender_name=row["sender_name"],
+        edited_at=row["edited_at"],
+        deleted_at=row["deleted_at"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )

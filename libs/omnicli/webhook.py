@@ -1,5 +1,7 @@
 """``omni webhook parse``: what did the system make of this payload? Prints the normalized
-events as JSON lines, or the typed rejection with exit status 2."""
+events as JSON lines (``message``, ``edit`` and ``revoke`` of an earlier message, ``status``,
+``ignored``, and ``recorded`` for an account whose part makes no event but is still kept), or
+the typed rejection with exit status 2."""
 
 import argparse
 import dataclasses
@@ -9,6 +11,9 @@ from typing import Any
 import orjson
 
 from contracts.common import Provider
+from contracts.inbound import MessageType
+
+_CHANGES = frozenset({MessageType.EDIT, MessageType.REVOKE})
 
 
 def _jsonable(value: Any) -> Any:
@@ -33,13 +38,18 @@ def run(args: argparse.Namespace) -> int:
         out.write(orjson.dumps(line).decode() + "\n")
         return 2
     for message in result.messages:
-        line = {"kind": "message", "account_ref": message.account_ref, "message": message.message}
+        # Edits and deletions change an earlier message: named apart so they stand out.
+        kind = message.message.type.value if message.message.type in _CHANGES else "message"
+        line = {"kind": kind, "account_ref": message.account_ref, "message": message.message}
         out.write(orjson.dumps(line, default=_jsonable).decode() + "\n")
     for status in result.statuses:
         line = {"kind": "status", **dataclasses.asdict(status)}
         out.write(orjson.dumps(line, default=_jsonable).decode() + "\n")
     for reason in result.ignored:
         out.write(orjson.dumps({"kind": "ignored", "reason": reason}).decode() + "\n")
+    for account in sorted(result.quiet_accounts - result.account_refs):
+        # Nothing handled for it, yet its integration records the body and answers 200.
+        out.write(orjson.dumps({"kind": "recorded", "account_ref": account}).decode() + "\n")
     return 0
 
 

@@ -61,12 +61,22 @@ class ParsedWebhook:
     statuses: tuple[ParsedStatus, ...] = ()
     # Events deliberately not turned into messages (e.g. group chats, READ_BY_ME), with why.
     ignored: tuple[str, ...] = ()
+    # Accounts named by parts of the body that made no event (a Meta change of a field not
+    # handled, like ``smb_message_echoes``): the body is still theirs, so it is recorded and
+    # answered 200 rather than refused, which Meta would retry for days.
+    quiet_accounts: frozenset[str] = frozenset()
 
     @property
     def account_refs(self) -> frozenset[str]:
+        """Accounts of the messages and statuses (those that made events)."""
         return frozenset(
             [m.account_ref for m in self.messages] + [s.account_ref for s in self.statuses]
         )
+
+    @property
+    def named_accounts(self) -> frozenset[str]:
+        """Every account the body names, with or without events."""
+        return self.account_refs | self.quiet_accounts
 
 
 class WebhookCodec(Protocol):

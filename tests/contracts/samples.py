@@ -9,6 +9,7 @@ from contracts import (
     ConversationUpdated,
     ConversationView,
     DeadLettered,
+    Edit,
     Location,
     MarkReadRequested,
     MediaFetchRequested,
@@ -27,7 +28,9 @@ from contracts import (
     ProviderError,
     RawWebhook,
     Reaction,
+    Referral,
     ReplyChoice,
+    Revoke,
     Sender,
     SendRequested,
     StatusReported,
@@ -79,6 +82,13 @@ INBOUND_MESSAGES: list[InboundMessage] = [
         MessageType.REACTION, reaction=Reaction(target_provider_message_id="wamid.x", emoji="👍")
     ),
     _message(MessageType.REACTION, reaction=Reaction(target_provider_message_id="wamid.x")),
+    _message(MessageType.EDIT, edit=Edit(target_provider_message_id="wamid.x", text="editado")),
+    _message(
+        MessageType.TEXT,
+        text="vim do anúncio",
+        referral=Referral(source_type="ad", source_id="1202", ctwa_clid="ARAk"),
+    ),
+    _message(MessageType.REVOKE, revoke=Revoke(target_provider_message_id="wamid.x")),
     _message(
         MessageType.INTERACTIVE_REPLY,
         reply=ReplyChoice(kind="list", id="opt-1", title="Opção 1", description="d"),
@@ -252,6 +262,10 @@ def all_events() -> list[tuple[str, Event]]:
                     text="oi",
                     error_code="131047",
                     error_reason="24-hour window closed: send a template",
+                    edited_at=NOW,
+                    deleted_at=NOW,
+                    referral=Referral(source_type="post", headline="Promo"),
+                    unsupported_reason="Message type unknown (131051)",
                 ),
             ),
         )

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 
 from contracts.inbound import MessageType
@@ -235,3 +236,105 @@ def test_non_finite_coordinates_and_times_are_treated_as_absent() -> None:
     message["timestamp"] = "1e400"
     result = codec("meta").parse(json.dumps(body).encode())
     assert isinstance(result, ParsedWebhook) and not result.messages and result.ignored
+
+
+def test_meta_unhandled_fields_still_name_their_number() -> None:
+    # smb_message_echoes makes no event, but the body is that number's (recorded, answered 200).
+    result = parsed("meta", "smb_message_echoes")
+    assert not result.messages and not result.statuses
+    assert "smb_message_echoes" in result.ignored[0]
+    assert result.quiet_accounts == {ACCOUNTS["meta"]} == result.named_accounts
+
+
+# Each provider's edit of the message of its ``message_text`` fixture (Z-API's is its own id).
+EDIT_CASES = [
+    (
+        "meta",
+        "message_edit",
+        "wamid.HBgNHBgLMTY1MDM4NzkwNTgVAgASGBQzQTg5QjY1==",
+        "Olá! Preciso de ajuda, por favor",
+    ),
+    (
+        "evolution",
+        "message_edit",
+        "5511987654321@s.whatsapp.net/3EB0ABABABABABABABAB",
+        "Olá! Preciso de ajuda, por favor",
+    ),
+    (
+        "evolution",
+        "event_edited",
+        "5511987654321@s.whatsapp.net/3EB0CDCDCDCDCDCDCDCD",
+        "new caption",
+    ),
+    ("zapi", "message_edit", "3EB0ABABABABABABABABABAB", "Olá! Preciso de ajuda, por favor"),
+]
+
+
+@pytest.mark.parametrize(("provider", "name", "target", "text"), EDIT_CASES)
+def test_an_edit_names_its_message_and_new_text(
+    provider: str, name: str, target: str, text: str
+) -> None:
+    result = parsed(provider, name)
+    assert len(result.messages) == 1 and not result.ignored
+    message = result.messages[0].message
+    assert message.type is MessageType.EDIT and message.edit is not None
+    assert (message.edit.target_provider_message_id, message.edit.text) == (target, text)
+    assert not message.from_me and message.chat.id
+    assert message.sent_at == datetime(2025, 11, 26, 0, 5, tzinfo=UTC)
+
+
+REVOKE_CASES = [
+    ("meta", "message_revoke", "wamid.HBgNHBgLMTY1MDM4NzkwNTgVAgASGBQzQTg5QjY1=="),
+    ("evolution", "message_revoke", "5511987654321@s.whatsapp.net/3EB0ABABABABABABABAB"),
+    ("evolution", "event_deleted", "5511987654321@s.whatsapp.net/3EB0ABABABABABABABAB"),
+]
+
+
+@pytest.mark.parametrize(("provider", "name", "target"), REVOKE_CASES)
+def test_a_delete_for_everyone_names_its_message(provider: str, name: str, target: str) -> None:
+    result = parsed(provider, name)
+    assert len(result.messages) == 1 and not result.ignored
+    message = result.messages[0].message
+    assert message.type is MessageType.REVOKE and message.revoke is not None
+    assert message.revoke.target_provider_message_id == target
+    assert not message.from_me
+
+
+def test_evolution_protocol_messages_of_other_kinds_are_ignored_not_stored() -> None:
+    body = orjson.loads(fixture("evolution", "message_revoke"))
+    body["data"]["message"]["protocolMessage"]["type"] = "EPHEMERAL_SETTING"
+    result = codec("evolution").parse(orjson.dumps(body))
+    assert isinstance(result, ParsedWebhook) and not result.messages
+    assert "EPHEMERAL_SETTING" in result.ignored[0]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_message_from_an_ad_keeps_the_ad(provider: str) -> None:
+    message = parsed(provider, "message_referral").messages[0].message
+    assert message.type is MessageType.TEXT and message.text == "Quero saber mais sobre a promoção"
+    assert message.referral is not None
+    assert (message.referral.source_type, message.referral.source_id) == (
+        "ad",
+        "120212345678900000",
+    )
+    assert message.referral.source_url == "https://fb.me/3cr4Wqqkv"
+    assert message.referral.headline == "Promoção de verão"
+    assert (message.referral.ctwa_clid is not None) is (provider != "zapi")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_ordinary_messages_and_link_previews_have_no_ad(provider: str) -> None:
+    assert parsed(provider, "message_text").messages[0].message.referral is None
+    body = orjson.loads(fixture("evolution", "message_referral"))
+    ad = body["data"]["message"]["extendedTextMessage"]["contextInfo"]["externalAdReply"]
+    for key in ("sourceId", "sourceUrl", "ctwaClid"):
+        del ad[key]  # what a link preview carries
+    result = codec("evolution").parse(orjson.dumps(body))
+    assert isinstance(result, ParsedWebhook) and result.messages[0].message.referral is None
+
+
+def test_meta_message_errors_give_agents_metas_words() -> None:
+    message = parsed("meta", "message_unsupported").messages[0].message
+    assert message.unsupported_reason == (
+        "Message type unknown (131051): Message type is currently not supported."
+    )

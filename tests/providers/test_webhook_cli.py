@@ -56,3 +56,14 @@ def test_stdin_through_the_installed_command() -> None:
         timeout=60,
     )
     assert bad.returncode == 2
+
+
+def test_edits_deletions_and_quiet_accounts_are_named(tmp_path: Path, capsys: object) -> None:
+    code, lines = run(tmp_path, "meta", fixture("meta", "message_edit"), capsys)
+    assert code == 0 and [line["kind"] for line in lines] == ["edit"]
+    assert lines[0]["message"]["edit"]["text"] == "Olá! Preciso de ajuda, por favor"  # type: ignore[index]
+    code, lines = run(tmp_path, "evolution", fixture("evolution", "event_deleted"), capsys)
+    assert code == 0 and [line["kind"] for line in lines] == ["revoke"]
+    code, lines = run(tmp_path, "meta", fixture("meta", "smb_message_echoes"), capsys)
+    assert code == 0 and [line["kind"] for line in lines] == ["ignored", "recorded"]
+    assert lines[1]["account_ref"] == "106540352242922"

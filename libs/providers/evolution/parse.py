@@ -1,7 +1,7 @@
 """Evolution webhook bodies → ``ParsedWebhook``. Pure; never raises.
 
 Envelope ``{event, instance, data, ...}`` and the ``messages.upsert`` / ``send.message`` /
-``messages.update`` shapes follow EvolutionAPI/evolution-api v2.3
+``messages.update`` shapes (edits and deletions: ``amend``) follow EvolutionAPI/evolution-api v2.3
 (https://github.com/EvolutionAPI/evolution-api, ``whatsapp.baileys.service.ts``,
 ``utils/renderStatus.ts``) and https://doc.evolution-api.com/v2/en/configuration/webhooks.
 
@@ -29,7 +29,9 @@ from contracts.inbound import (
 )
 from contracts.status import MessageStatus
 from providers import fields as f
+from providers import referral
 from providers.base import ParsedMessage, ParsedStatus, ParsedWebhook, Rejection
+from providers.evolution import amend
 from providers.evolution.ids import compose
 
 _STATUSES = {
@@ -74,6 +76,11 @@ def _parse(body: bytes) -> ParsedWebhook | Rejection:
         if isinstance(message, str):
             return ParsedWebhook(ignored=(message,))
         return ParsedWebhook(messages=(ParsedMessage(instance, message),))
+    if event in ("messages.edited", "messages.delete"):
+        changed = amend.event_message(event, data, root)
+        if isinstance(changed, str):
+            return ParsedWebhook(ignored=(changed,))
+        return ParsedWebhook(messages=(ParsedMessage(instance, changed),))
     if event == "messages.update":
         status = _status(data, instance)
         if isinstance(status, str):
@@ -129,8 +136,15 @@ def _message(data: dict[str, Any]) -> InboundMessage | str:
             compose(jid, f.text(context, "stanzaId") or "") if f.text(context, "stanzaId") else None
         ),
         "forwarded": f.flag(context, "isForwarded"),
+        "referral": referral.external_ad(context),
     }
-    fields.update(_content(kind, content, jid, key_id))
+    if kind in amend.PROTOCOL_KINDS:
+        changed = amend.change(amend.protocol_of(content), jid)
+        if isinstance(changed, str):
+            return changed
+        fields.update(changed)
+    else:
+        fields.update(_content(kind, content, jid, key_id))
     return InboundMessage(**fields)
 
 

@@ -3,8 +3,9 @@
 Envelope and per-type shapes:
 https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/
 (text, image, video, audio, document, sticker, location, contacts, reaction, interactive, button,
-unsupported) and .../messages/status for ``statuses[]``. Every ``entry[]``/``changes[]``/
-``messages[]``/``statuses[]`` is iterated: Meta batches up to 1000 updates per POST.
+unsupported; ``edit`` and ``revoke``, a user's edit or delete-for-everyone of an earlier message)
+and .../messages/status for ``statuses[]``. Every ``entry[]``/``changes[]``/``messages[]``/
+``statuses[]`` is iterated: Meta batches up to 1000 updates per POST.
 """
 
 from typing import Any
@@ -15,6 +16,7 @@ from pydantic import ValidationError
 from contracts.inbound import (
     Chat,
     ContactCard,
+    Edit,
     InboundMessage,
     Location,
     MediaRef,
@@ -22,10 +24,12 @@ from contracts.inbound import (
     ProviderError,
     Reaction,
     ReplyChoice,
+    Revoke,
     Sender,
 )
 from contracts.status import MessageStatus
 from providers import fields as f
+from providers import referral
 from providers.base import ParsedMessage, ParsedStatus, ParsedWebhook, Rejection
 from providers.meta.build import classify_code
 
@@ -62,14 +66,17 @@ def _parse(body: bytes) -> ParsedWebhook | Rejection:
     messages: list[ParsedMessage] = []
     statuses: list[ParsedStatus] = []
     ignored: list[str] = []
+    named: set[str] = set()
     for entry in f.arr(root, "entry"):
         for change in f.arr(entry, "changes"):
             field = f.text(change, "field")
             value = f.obj(change, "value")
+            account = f.text(f.obj(value, "metadata"), "phone_number_id")
+            if account is not None:
+                named.add(account)
             if field != "messages":
                 ignored.append(f"field {field!r} is not handled")
                 continue
-            account = f.text(f.obj(value, "metadata"), "phone_number_id")
             if account is None:
                 ignored.append("change without metadata.phone_number_id")
                 continue
@@ -88,7 +95,7 @@ def _parse(body: bytes) -> ParsedWebhook | Rejection:
                     statuses.append(status)
             for err in f.arr(value, "errors"):
                 ignored.append(f"webhook error {f.text(err, 'code')}: {f.text(err, 'title')}")
-    return ParsedWebhook(tuple(messages), tuple(statuses), tuple(ignored))
+    return ParsedWebhook(tuple(messages), tuple(statuses), tuple(ignored), frozenset(named))
 
 
 def _contact_names(value: dict[str, Any]) -> dict[str, str]:
@@ -122,6 +129,7 @@ def _message(raw: Any, names: dict[str, str]) -> InboundMessage | str:
         "sent_at": sent_at,
         "reply_to_provider_message_id": f.text(context, "id"),
         "forwarded": f.flag(context, "forwarded") or f.flag(context, "frequently_forwarded"),
+        "referral": referral.meta(raw),
     }
     fields.update(_content(kind, raw))
     return InboundMessage(**fields)
@@ -166,6 +174,17 @@ def _content(kind: str, raw: Any) -> dict[str, Any]:
             target_provider_message_id=f.text(payload, "message_id") or "", emoji=emoji
         )
         return {"type": MessageType.REACTION, "reaction": reaction}
+    elif kind == "edit" and f.text(payload, "original_message_id"):
+        new_text = _edited_text(f.obj(payload, "message"))
+        if new_text is not None:
+            edit = Edit(
+                target_provider_message_id=f.text(payload, "original_message_id") or "",
+                text=new_text,
+            )
+            return {"type": MessageType.EDIT, "edit": edit}
+    elif kind == "revoke" and f.text(payload, "original_message_id"):
+        revoke = Revoke(target_provider_message_id=f.text(payload, "original_message_id") or "")
+        return {"type": MessageType.REVOKE, "revoke": revoke}
     elif kind == "interactive":
         choice = _interactive(payload)
         if choice is not None:
@@ -176,6 +195,16 @@ def _content(kind: str, raw: Any) -> dict[str, Any]:
             choice = ReplyChoice(kind="template_button", id=f.text(payload, "payload"), title=title)
             return {"type": MessageType.BUTTON_REPLY, "reply": choice}
     return {"type": MessageType.UNSUPPORTED, "unsupported_reason": _unsupported_reason(kind, raw)}
+
+
+def _edited_text(message: dict[str, Any]) -> str | None:
+    """The new text of an edit's ``message`` (a message object of its own type): a text's body
+    or a media message's caption, the only parts WhatsApp lets a user edit."""
+    kind = f.text(message, "type") or ""
+    content = f.obj(message, kind)
+    if kind == "text":
+        return f.text(content, "body")
+    return f.text(content, "caption") if kind in _MEDIA else None
 
 
 def _card(raw: Any) -> ContactCard:
@@ -212,9 +241,14 @@ def _interactive(payload: dict[str, Any]) -> ReplyChoice | None:
 
 
 def _unsupported_reason(kind: str, raw: Any) -> str:
+    """Meta's own words when the message carries ``errors`` (agents read it), else ours."""
     errors = f.arr(raw, "errors")
     if errors:
-        return f"{kind}: {f.text(errors[0], 'code')} {f.text(errors[0], 'title')}"
+        err = errors[0]
+        title = f.text(err, "title") or f.text(err, "message") or "error"
+        details = f.text(f.obj(err, "error_data"), "details")
+        reason = f"{title} ({f.text(err, 'code')})"
+        return f"{reason}: {details}" if details and details != title else reason
     return f"message type {kind!r} is not supported"
 
 

@@ -6,7 +6,8 @@ Shapes: https://developer.z-api.io/en/webhooks/on-message-received (``ReceivedCa
 
 Deliberate choices: groups/newsletters/broadcasts ignored with a reason; ``fromMe`` kept as
 ``outbound_echo``; ``READ_BY_ME`` ignored (the business phone read an inbound message);
-``waitingMessage`` placeholders ignored (the real content follows with the same id).
+``waitingMessage`` placeholders ignored (the real content follows with the same id); ``isEdit``
+messages are edits of the message of the same id.
 """
 
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 from contracts.inbound import (
     Chat,
     ContactCard,
+    Edit,
     InboundMessage,
     Location,
     MediaRef,
@@ -28,6 +30,7 @@ from contracts.inbound import (
 )
 from contracts.status import MessageStatus
 from providers import fields as f
+from providers import referral
 from providers.base import ParsedMessage, ParsedStatus, ParsedWebhook, Rejection
 
 _STATUSES = {
@@ -102,8 +105,19 @@ def _message(root: dict[str, Any]) -> InboundMessage | str:
         "sent_at": sent_at,
         "reply_to_provider_message_id": f.text(root, "referenceMessageId"),
         "forwarded": f.flag(root, "forwarded"),
+        "referral": referral.external_ad(root),
     }
-    fields.update(_content(root))
+    content = _content(root)
+    if f.flag(root, "isEdit"):
+        # An edit comes again with the original's messageId and its new text or caption.
+        new_text = content.get("text") or content.get("caption")
+        if not isinstance(new_text, str):
+            return "edit without a text or caption"
+        content = {
+            "type": MessageType.EDIT,
+            "edit": Edit(target_provider_message_id=message_id, text=new_text),
+        }
+    fields.update(content)
     return InboundMessage(**fields)
 
 

@@ -32,7 +32,7 @@ from contracts.inbound import InboundEvent
 from db import realtime_log
 from db.snapshots import message_view
 from db.tenant import Connection
-from ingest import bulk, echoes, parked, persist, reconcile
+from ingest import bulk, changes, echoes, parked, persist, reconcile
 from ingest.views import (
     content_of,
     conversation_view,
@@ -48,6 +48,8 @@ log = structlog.get_logger(__name__)
 _REALTIME: TypeAdapter[Any] = TypeAdapter(RealtimeEvent)
 
 NewRealtime = MessageCreated | MessageUpdated | ConversationUpdated
+# Inbound "messages" that are no message of their own but change an earlier one.
+_CHANGES = frozenset({MessageType.REACTION, MessageType.EDIT, MessageType.REVOKE})
 
 
 @dataclass
@@ -71,15 +73,13 @@ async def apply_tenant(
     conn: Connection, tenant_id: UUID, events: Sequence[InboundEvent]
 ) -> Downstream:
     """Apply ``events`` inside the caller's tenant transaction: the raw records and new
-    messages set-based, then reactions and statuses in their consumed order (so a reaction or
-    status may target a message of the same batch)."""
+    messages set-based, then reactions, edits, deletions and statuses in their consumed order
+    (so they may target a message of the same batch)."""
     out = Downstream()
     logs = [w for e in events if (w := persist.webhook_log(e)) is not None]
     await persist.record_webhooks(conn, tenant_id=tenant_id, logs=logs)
     messages = [
-        e
-        for e in events
-        if isinstance(e, MessageReceived) and e.message.type is not MessageType.REACTION
+        e for e in events if isinstance(e, MessageReceived) and e.message.type not in _CHANGES
     ]
     if messages:
         await _messages(conn, tenant_id, messages, out)
@@ -87,8 +87,8 @@ async def apply_tenant(
     for event in events:
         if isinstance(event, StatusReported):
             await _status(conn, tenant_id, event, out)
-        elif isinstance(event, MessageReceived) and event.message.type is MessageType.REACTION:
-            await _reaction(conn, event, out)
+        elif isinstance(event, MessageReceived) and event.message.type in _CHANGES:
+            await _change(conn, event, out)
     # record() is typed for one event class per call; the cursors must follow this mixed order.
     out.new = await realtime_log.record(conn, tenant_id, out.new)  # type: ignore[type-var]
     return out
@@ -316,34 +316,26 @@ async def _again(
         out.media.append(_media_request(event, row, media_ref=ref))
 
 
-async def _reaction(conn: Connection, event: MessageReceived, out: Downstream) -> None:
-    reaction = event.message.reaction
-    if reaction is None:
-        raise ValueError(f"reaction message {event.message.provider_message_id} has no reaction")
-    row = await persist.apply_reaction(
-        conn,
-        integration_id=event.integration_id,
-        target_provider_message_id=reaction.target_provider_message_id,
-        emoji=reaction.emoji,
-        direction="outbound" if event.message.from_me else "inbound",
-    )
-    event_id = derived_id(event.event_id, "reaction")
-    if row is not None:
-        out.new.append(
-            MessageUpdated(
-                event_id=event_id, message=message_view(row), traceparent=child(event.traceparent)
-            )
-        )
+async def _change(conn: Connection, event: MessageReceived, out: Downstream) -> None:
+    """A reaction, edit or deletion of an earlier message: the message updated, or (a
+    redelivery) what the first delivery recorded; dropped when the message is unknown."""
+    changed = await changes.apply(conn, event, outbound=_is_outbound(event))
+    if changed.realtime:
+        out.new += changed.realtime
         return
     target = await persist.message_by_provider_id(
         conn,
         integration_id=event.integration_id,
-        provider_message_id=reaction.target_provider_message_id,
+        provider_message_id=changed.target_provider_message_id,
     )
     if target is None:
-        log.info("reaction to an unknown message dropped", integration_id=str(event.integration_id))
+        log.info(
+            "change of an unknown message dropped",
+            kind=event.message.type.value,
+            integration_id=str(event.integration_id),
+        )
         return
-    await _again(conn, event, target, [event_id], out)
+    await _again(conn, event, target, changed.event_ids, out)
 
 
 async def _status(

@@ -70,7 +70,7 @@ class Receiver:
             await self._publish([normalize.record(origin, body, error=parsed.reason)])
             WEBHOOKS.labels(route.provider.value, "failed").inc()
             return 0
-        foreign = parsed.account_refs - {route.account}
+        foreign = parsed.named_accounts - {route.account}
         if not foreign:
             items = normalize.events(origin, parsed, body)
         elif route.provider is Provider.META:
@@ -91,7 +91,9 @@ class Receiver:
     ) -> int:
         """Meta's app-level endpoint: one app for many numbers, each entry routed by its
         ``phone_number_id``. Entries of numbers we do not know (or disabled) are left out,
-        logged and counted; the others are accepted. None known at all: 404."""
+        logged and counted; the others are accepted, even when nothing in them is handled
+        (``smb_message_echoes``, unknown fields): recorded raw under their integration and
+        answered 200, since Meta retries any other answer for days. None known at all: 404."""
         _authentic(Provider.META, headers, body, self._meta_app)
         parsed = codec(Provider.META).parse(body)
         if isinstance(parsed, Rejection):
@@ -120,8 +122,9 @@ class Receiver:
         app secret does not verify this body are left out, logged and counted."""
         items: list[Outgoing] = []
         # Cut per number only when it names several (else the body is that number's already).
-        parts = split_by_account(body) if len(parsed.account_refs) > 1 else {}
-        for account in sorted(parsed.account_refs):
+        accounts = parsed.named_accounts
+        parts = split_by_account(body) if len(accounts) > 1 else {}
+        for account in sorted(accounts):
             route = home
             if route is None or account != route.account:
                 route = await self._routes.by_account(Provider.META, account)

@@ -67,6 +67,8 @@ def content_of(message: InboundMessage) -> dict[str, Any]:
         content["reply"] = message.reply.model_dump(mode="json")
     if message.forwarded:
         content["forwarded"] = True
+    if message.referral is not None:
+        content["referral"] = message.referral.model_dump(mode="json", exclude_none=True)
     if message.unsupported_reason is not None:
         content["unsupported_reason"] = message.unsupported_reason
     if message.chat.kind != "direct":

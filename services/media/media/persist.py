@@ -9,8 +9,8 @@ from db.tenant import Connection
 
 _MESSAGE = """id, conversation_id, direction, type, status, text, caption, content, reactions,
     reply_to_message_id, client_message_id, provider_message_id, error_code, error_reason,
-    sender_name, created_at, updated_at, media_state, media_provider_ref, media_key, media_mime,
-    media_size, media_sha256, media_filename, media_error"""
+    sender_name, edited_at, deleted_at, created_at, updated_at, media_state, media_provider_ref,
+    media_key, media_mime, media_size, media_sha256, media_filename, media_error"""
 
 
 async def fetch_target(conn: Connection, *, message_id: UUID) -> asyncpg.Record | None:

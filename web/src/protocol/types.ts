@@ -61,11 +61,23 @@ export interface MessageView {
   error_code?: string | null;
   error_reason?: string | null;
   sender_name?: string | null;
-  created_at: string;
-  updated_at: string;
-  // Not in the contract yet (the provider issue adds them); rendered when present.
+  // Its author edited it (the latest edit's time) or deleted it for everyone (no content then).
   edited_at?: string | null;
   deleted_at?: string | null;
+  referral?: Referral | null; // the Click-to-WhatsApp ad the customer came from
+  unsupported_reason?: string | null; // the provider's words for an unsupported message
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Referral {
+  source_type?: string | null;
+  source_id?: string | null;
+  source_url?: string | null;
+  headline?: string | null;
+  body?: string | null;
+  media_url?: string | null;
+  ctwa_clid?: string | null;
 }
 
 export interface ConversationView {

@@ -86,7 +86,9 @@ function Body({ message }: { message: MessageView }) {
     case "reaction":
       return <p className="text reaction-message">Reacted {message.text}</p>;
     case "unsupported":
-      return <p className="text muted">This message type is not supported yet.</p>;
+      return (
+        <p className="text muted">{message.unsupported_reason ?? "This message type is not supported yet."}</p>
+      );
     default:
       return <p className="text">{message.text}</p>;
   }

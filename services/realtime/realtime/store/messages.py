@@ -11,8 +11,8 @@ from db.tenant import Connection
 _COLUMNS = """
 id, conversation_id, direction, type, status, text, caption, content, media_state, media_mime,
 media_size, media_filename, media_sha256, media_error, reply_to_message_id, reactions,
-client_message_id, provider_message_id, error_code, error_reason, sender_name, created_at,
-updated_at
+client_message_id, provider_message_id, error_code, error_reason, sender_name, edited_at,
+deleted_at, created_at, updated_at
 """
 
 
