@@ -33,7 +33,7 @@ from pydantic import ValidationError
 
 from bus.deadletter import dead_letter
 from bus.deliveries import DeliveryLedger, RecordId
-from bus.publisher import Publisher
+from bus.publisher import PublisherBase
 from bus.retrying import RetryOptions, T, with_retries
 from bus.stream import Batches, Subscription, SubscriptionOptions
 from config.shared import KafkaSettings
@@ -95,7 +95,7 @@ def received_from(record: ConsumerRecord) -> Received:
 
 
 async def send_to_dead_letters(
-    publisher: Publisher,
+    publisher: PublisherBase,
     group: str,
     record: Received | ConsumerRecord,
     *,
@@ -121,7 +121,7 @@ async def send_to_dead_letters(
 
 
 async def decoded_or_dead_lettered(
-    publisher: Publisher, group: str, record: ConsumerRecord
+    publisher: PublisherBase, group: str, record: ConsumerRecord
 ) -> Received | None:
     """``record`` decoded, or ``None`` once it is dead-lettered as undecodable (retrying
     cannot fix a record that does not match its topic's schema)."""
@@ -134,7 +134,7 @@ async def decoded_or_dead_lettered(
 
 
 async def dead_letter_failed(
-    publisher: Publisher, options: RetryOptions, received: Received, exc: BaseException
+    publisher: PublisherBase, options: RetryOptions, received: Received, exc: BaseException
 ) -> None:
     """Dead-letter ``received`` once its handler failed ``options.max_attempts`` times."""
     await send_to_dead_letters(
@@ -148,7 +148,7 @@ class BatchConsumer:
         settings: KafkaSettings,
         topic_names: Sequence[str],
         handler: Handler,
-        publisher: Publisher,
+        publisher: PublisherBase,
         options: ConsumerOptions,
         deliveries: DeliveryLedger | None = None,
     ) -> None:

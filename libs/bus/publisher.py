@@ -1,15 +1,15 @@
 """Publish contract events to Kafka through FastStream and wait for the broker's acknowledgement.
 
-Every service publishes through ``Publisher``: FastStream's publisher per topic, declared on a
+Services publish through ``Publisher``: FastStream's publisher per topic, declared on a
 producer-only broker (the same topics ``bus.asyncapi`` documents). ``acks=all`` always; the
 idempotent producer only where the broker supports it (``KAFKA_IDEMPOTENT``: Apache Kafka yes,
 Tansu no). Correctness never depends on it: every consumer is idempotent.
 
-ingest-api's hot path publishes through ``bus.rounds.RoundPublisher`` instead, which hands the
-records of concurrent callers to the producer as one batch per partition: FastStream's
-``publish`` costs two to three times aiokafka's ``send`` per record, and a batch append far
-less (``make bench`` shows ingest-api with both). Both keep each key on Kafka's default
-partition, in the order it was published.
+The inbound path (ingest-api, ingest-worker) publishes through ``bus.rounds.RoundPublisher``
+instead, which hands the records of concurrent callers to the producer as one batch per
+partition: FastStream's ``publish`` costs two to three times aiokafka's ``send`` per record,
+and a batch append far less (``make bench`` shows ingest-api with both). Both keep each key on
+Kafka's default partition, in the order it was published.
 """
 
 import asyncio

@@ -1,13 +1,14 @@
 """The round publisher: records of concurrent callers gathered into one batch per partition.
 
-Callers publish one request's events at a time (a webhook, a send) but many callers publish
-at once. Handing each record to ``AIOKafkaProducer.send`` costs tens of microseconds of Python
-per record (FastStream's ``publish`` two to three times that, measured in ``make bench``), the
+Callers publish one request's events at a time (a webhook, a send) but many callers publish at
+once. Handing each record to ``AIOKafkaProducer.send`` costs tens of microseconds of Python per
+record (FastStream's ``publish`` two to three times that, measured in ``make bench``), the
 largest cost of ingest-api's hot path, so records are instead gathered across concurrent
 callers and handed to the producer as one record batch per partition
-(``create_batch``/``send_batch``). Each caller still returns only once every one of its
-records is acknowledged. ingest-api publishes this way; it is also the verbatim re-publisher
-of dead-letter replay (``publish_raw``: FastStream adds headers of its own to what it sends).
+(``create_batch``/``send_batch``). Each caller still returns only once every one of its records
+is acknowledged. ingest-api and ingest-worker publish this way; it is also the verbatim
+republisher of dead-letter replay (``publish_raw``: FastStream adds headers of its own to what it
+sends).
 
 A deadline (``ack_timeout_s``) is kept per round, not per caller: a timer per call cost
 ingest-api about 4 µs of its ~180 µs per webhook. A caller therefore hears within twice the

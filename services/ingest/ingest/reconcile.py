@@ -8,7 +8,7 @@ from uuid import UUID
 import asyncpg
 import structlog
 
-from bus.publisher import Outgoing, Publisher
+from bus.publisher import Outgoing, PublisherBase
 from contracts import MessageStatus, MessageUpdated, topics
 from db import realtime_log
 from db.snapshots import message_view
@@ -54,7 +54,7 @@ async def apply_parked(conn: Connection, claimed: list[asyncpg.Record]) -> list[
     return updates
 
 
-async def reconcile_once(pool: asyncpg.Pool, publisher: Publisher, *, max_age_s: float) -> int:
+async def reconcile_once(pool: asyncpg.Pool, publisher: PublisherBase, *, max_age_s: float) -> int:
     async with pool.acquire() as conn:
         tenants = await parked.tenants_with_parked_statuses(conn)
     published = 0
@@ -69,7 +69,7 @@ async def reconcile_once(pool: asyncpg.Pool, publisher: Publisher, *, max_age_s:
 
 async def run_reconciler(
     pool: asyncpg.Pool,
-    publisher: Publisher,
+    publisher: PublisherBase,
     stop: asyncio.Event,
     *,
     interval_s: float,

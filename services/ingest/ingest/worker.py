@@ -12,8 +12,9 @@ import asyncpg
 import structlog
 
 from bus.consumer import BatchConsumer, ConsumerOptions, Handler, Received
-from bus.publisher import Publisher
+from bus.publisher import PublisherBase
 from bus.retrying import waiting_on_infrastructure
+from bus.rounds import RoundPublisher
 from config.shared import DatabaseSettings, KafkaSettings
 from contracts import topics
 from db.pool import create_pool
@@ -27,7 +28,7 @@ log = structlog.get_logger(__name__)
 
 
 def persist_handler(
-    pool: asyncpg.Pool, publisher: Publisher, *, concurrency: int, group: str
+    pool: asyncpg.Pool, publisher: PublisherBase, *, concurrency: int, group: str
 ) -> Handler:
     async def handle(batch: Sequence[Received]) -> None:
         outgoing = await apply_batch(pool, batch, concurrency=concurrency, group=group)
@@ -40,7 +41,11 @@ async def run(
     settings: IngestSettings, db: DatabaseSettings, kafka: KafkaSettings, stop: asyncio.Event
 ) -> None:
     pool = await create_pool(db)
-    publisher = Publisher(kafka)
+    # The round publisher, as ingest-api's: every inbound message publishes its realtime
+    # events here, and FastStream's per-record publish doubled the webhook → websocket p50 at
+    # 500 webhooks/s (bench/system.py's inbound step, A/B on one machine: 290-315 ms with
+    # rounds, 490-580 ms with FastStream's publisher).
+    publisher = RoundPublisher(kafka)
     await publisher.start()
     consumer = BatchConsumer(
         kafka,
