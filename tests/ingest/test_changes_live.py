@@ -1,6 +1,8 @@
 """An agent's websocket sees a customer's edit and delete-for-everyone live (issue #19): the
 provider simulator posts them to ingest-api, ingest-worker applies them, the gateway forwards
-the ``message.updated`` snapshots to the subscribed conversation."""
+the ``message.updated`` snapshots to the subscribed conversation. In tests/ingest, not
+tests/realtime: its ingest-worker must join the worker group before the rebalance test's
+killed members (the embedded broker can hold a JoinGroup for minutes after those)."""
 
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,6 +19,9 @@ from tests.ingest.api_fixtures import Served, api_settings, serving, wire
 from tests.ingest.conftest import eventually, fetch
 from tests.ingest.conftest import ingest_worker as ingest_worker  # the fixture, in this module
 from tests.realtime.conftest import Gateway, connect, next_event, subscribe, token
+from tests.realtime.conftest import gateway as gateway  # fixtures, for this module
+from tests.realtime.conftest import provider_sim as provider_sim
+from tests.realtime.conftest import second_sim as second_sim
 
 pytestmark = pytest.mark.usefixtures("ingest_worker")
 
