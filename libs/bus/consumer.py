@@ -152,7 +152,6 @@ class BatchConsumer:
         options: ConsumerOptions,
         deliveries: DeliveryLedger | None = None,
     ) -> None:
-        self._settings = settings
         self._deliveries = deliveries
         self._topics = list(topic_names)
         self._handler = handler

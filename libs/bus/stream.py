@@ -82,9 +82,7 @@ class Subscription:
         loop_name: str,
         stall_s: float,
     ) -> None:
-        self._settings = settings
         self._handler = handler
-        self._options = options
         self.loop_name = loop_name
         self._stall_s = stall_s
         self.broker = kafka_broker(settings, consumer_only=True)  # no producer: see bus.publisher
@@ -134,7 +132,7 @@ class Subscription:
         await self.broker.stop()  # leaves the group, so partitions move at once
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Until ``stop``; then the batch in hand is finished (its handler sees ``stopping``).
+        """Until ``stop``; then the batch in hand is finished, and later ones are left uncommitted.
         Raises what made a batch handler fail: the process must restart, its batch uncommitted.
         """
         stopped = asyncio.create_task(stop.wait())
@@ -156,10 +154,6 @@ class Subscription:
         if self._failure is None:
             self._failure = exc
         self._failed.set()
-
-    @property
-    def stopping(self) -> bool:
-        return self._stopping
 
     def _beat(self) -> None:
         """Alive while the poll loop runs and no batch is in hand for longer than allowed

@@ -82,8 +82,6 @@ class LaneConsumer:
         publisher: Publisher,
         options: LaneOptions,
     ) -> None:
-        self._settings = settings
-        self._topic = topic
         self._handler = handler
         self._publisher = publisher
         self._options = options
