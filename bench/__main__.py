@@ -49,8 +49,13 @@ async def measure(stack: Stack, root: Path, logs: Path, quick: bool) -> dict[str
         )
     )
     print("s3 clients", results["ceilings"]["s3_clients"], flush=True)
-    results["ceilings"]["fanout"] = await ceilings.fanout_ceiling(logs, clients, frames=20)
+    frames = ceilings.FANOUT_FRAMES
+    results["ceilings"]["fanout"] = await ceilings.fanout_ceiling(logs, clients, frames)
     print("fanout ceiling", results["ceilings"]["fanout"], flush=True)
+    results["ceilings"]["fanout_deflate"] = await ceilings.fanout_ceiling(
+        logs, clients, frames, compression="deflate"
+    )
+    print("fanout ceiling, compressed", results["ceilings"]["fanout_deflate"], flush=True)
     ingest_http = await ingest_alone.measure(root, logs, quick=quick)
     print("ingest-api alone", ingest_http, flush=True)
     results["system"] = await system.measure(stack, root, logs, results["ceilings"], quick=quick)

@@ -29,9 +29,14 @@ def markdown(results: dict[str, Any]) -> str:
         ),
         ("Broker ceiling: consume", f"{c.get('broker', {}).get('consume_per_s')} msg/s", ""),
         (
-            "Fan-out ceiling (bare websockets broadcast, "
+            "Fan-out ceiling (bare websockets broadcast, no compression, uvloop, "
             f"{c.get('fanout', {}).get('clients')} clients)",
             f"{c.get('fanout', {}).get('deliveries_per_s')} deliveries/s",
+            "",
+        ),
+        (
+            "Fan-out, bare broadcast with permessage-deflate (what compression costs)",
+            f"{c.get('fanout_deflate', {}).get('deliveries_per_s')} deliveries/s",
             "",
         ),
     ]

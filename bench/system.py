@@ -26,6 +26,7 @@ from pydantic import SecretStr
 from websockets.asyncio.client import connect
 
 from auth.tokens import mint
+from bench.ceilings import FANOUT_FRAMES
 from bench.http_load import build_request, open_loop
 from bench.procs import swarm
 from bench.report import ratio
@@ -344,29 +345,32 @@ async def _fanout(
             contact_id,
         )
 
-    async def burst() -> None:
+    async def burst(pub: Publisher) -> None:
         """Record and publish ``frames`` conversation updates, as a producer would."""
         from datetime import UTC, datetime
 
-        async with Publisher(KafkaSettings(bootstrap=bootstrap)) as pub:
-            for _ in range(frames):
-                now = datetime.now(UTC)
-                event = ConversationUpdated(
-                    conversation=ConversationView(
-                        id=conversation_id,
-                        integration_id=integration_id,
-                        provider=Provider.META,
-                        contact_id=contact_id,
-                        status="open",
-                        last_message_preview=f"bench:{time.time():.6f}",
-                        updated_at=now,
-                    )
+        for _ in range(frames):
+            now = datetime.now(UTC)
+            event = ConversationUpdated(
+                conversation=ConversationView(
+                    id=conversation_id,
+                    integration_id=integration_id,
+                    provider=Provider.META,
+                    contact_id=contact_id,
+                    status="open",
+                    last_message_preview=f"bench:{time.time():.6f}",
+                    updated_at=now,
                 )
-                async with tenant_tx(pool, tenant_id) as conn:
-                    [stamped] = await record(conn, tenant_id, [event])
-                await pub.publish_many([Outgoing(topics.REALTIME, str(tenant_id), stamped)])
+            )
+            async with tenant_tx(pool, tenant_id) as conn:
+                [stamped] = await record(conn, tenant_id, [event])
+            await pub.publish_many([Outgoing(topics.REALTIME, str(tenant_id), stamped)])
 
-    return await swarm(url, clients, frames, "gateway", handshake, burst, timeout_s=120)
+    # The producer is connected before the clock starts: the span is the gateway's.
+    async with Publisher(KafkaSettings(bootstrap=bootstrap)) as pub:
+        return await swarm(
+            url, clients, frames, "gateway", handshake, lambda: burst(pub), timeout_s=120
+        )
 
 
 async def _statuses_settled(running: "Running", timeout_s: float) -> None:
@@ -502,7 +506,7 @@ async def measure(
             running.integration_id,
             running.token,
             clients,
-            frames=20,
+            frames=FANOUT_FRAMES,
         )
         out["fanout"]["ratio_to_fanout_ceiling"] = ratio(
             out["fanout"]["deliveries_per_s"], ceilings["fanout"]["deliveries_per_s"]

@@ -23,6 +23,7 @@ from providers.http import create_client
 from realtime import errors
 from realtime.api import asyncapi, conversations, integrations, messages
 from realtime.deps import Resources
+from realtime.direct import keep_send
 from realtime.hub import Hub
 from realtime.session import CloseCode
 from realtime.settings import Config, GatewaySettings
@@ -141,7 +142,10 @@ class SinglePageApp(StaticFiles):
 
 def server_config(app: FastAPI, settings: GatewaySettings, **overrides: object) -> uvicorn.Config:
     """uvicorn's websocket layer is python-websockets' sans-I/O protocol: it answers pings,
-    enforces the maximum frame size and applies write backpressure that the pump relies on."""
+    enforces the maximum frame size and applies write backpressure that the pump relies on.
+    Compression (permessage-deflate) is the deployment's choice (``ws_compression``): it saves
+    bandwidth to browsers on slow links and costs a compression per connection per frame; off,
+    event frames are encoded once for all their subscribers (``realtime.direct``)."""
     options: dict[str, object] = {
         "host": settings.host,
         "port": settings.port,
@@ -150,8 +154,8 @@ def server_config(app: FastAPI, settings: GatewaySettings, **overrides: object) 
         "ws_max_size": settings.max_frame_bytes,
         "ws_ping_interval": settings.ping_interval_s,
         "ws_ping_timeout": settings.ping_timeout_s,
-        "ws_per_message_deflate": False,
+        "ws_per_message_deflate": settings.ws_compression,
         "timeout_graceful_shutdown": 10,
         **overrides,
     }
-    return uvicorn.Config(app, **options)  # type: ignore[arg-type]
+    return uvicorn.Config(keep_send(app), **options)  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ from enum import Enum
 from uuid import UUID
 
 from realtime.channels import channels_of
+from realtime.wire import SharedFrame
 
 
 @dataclass(frozen=True)
@@ -14,7 +15,9 @@ class FeedEvent:
     cursor: int
     type: str
     conversation_id: UUID | None
-    frame: str  # the whole websocket frame, built once and sent as-is to every subscriber
+    # The whole websocket frame, built once and sent as-is to every subscriber (as text, or
+    # as its encoded bytes: ``realtime.wire``).
+    frame: str
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -29,7 +32,8 @@ def build_frame(cursor: int, event_json: str) -> str:
 def feed_event(
     tenant_id: UUID, cursor: int, type_: str, conversation_id: UUID | None, event_json: str
 ) -> FeedEvent:
-    return FeedEvent(tenant_id, cursor, type_, conversation_id, build_frame(cursor, event_json))
+    frame = SharedFrame(build_frame(cursor, event_json))
+    return FeedEvent(tenant_id, cursor, type_, conversation_id, frame)
 
 
 class Admission(Enum):

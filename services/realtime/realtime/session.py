@@ -19,6 +19,7 @@ import orjson
 from realtime.channels import INBOX, Channel, parse_channel
 from realtime.feed import FeedEvent
 from realtime.ratelimit import TokenBucket
+from realtime.wire import SharedFrame
 
 
 class CloseCode:
@@ -311,6 +312,22 @@ class Session:
             out.append(self._queue.popleft())
         return out
 
+    def shared_frames_to_send(self, limit: int = 256) -> list[SharedFrame]:
+        """The event frames at the head of the queue, up to the first frame of another kind
+        (an acknowledgement, an error, a close), which ``frames_to_send`` hands out in order."""
+        out: list[SharedFrame] = []
+        while self._queue and len(out) < limit:
+            head = self._queue[0]
+            if not isinstance(head, SharedFrame):
+                break
+            out.append(head)
+            self._queue.popleft()
+        return out
+
+    @property
+    def has_output(self) -> bool:
+        return bool(self._queue)
+
     @property
     def queued(self) -> int:
         return len(self._queue) + self._pending_count
@@ -357,6 +374,7 @@ __all__ = [
     "Close",
     "CloseCode",
     "Limits",
+    "Outgoing",
     "Reauthenticate",
     "Session",
 ]

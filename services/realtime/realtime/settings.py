@@ -41,6 +41,9 @@ class GatewaySettings(BaseSettings):
     frames_per_s: float = 10.0
     frames_burst: int = 30
     ping_interval_s: float = 20.0
+    # permessage-deflate for clients that offer it: less bandwidth to browsers on slow links,
+    # a compression per connection per frame on the gateway (fan-out costs several times more).
+    ws_compression: bool = False
     ping_timeout_s: float = 20.0
     close_timeout_s: float = 5.0
     provider_timeout_s: float = 10.0

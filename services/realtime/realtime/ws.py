@@ -18,6 +18,7 @@ from db.tenant import tenant_tx
 from realtime.access import member_role, verify_token
 from realtime.channels import Channel
 from realtime.deps import Resources
+from realtime.direct import DirectWriter
 from realtime.errors import ApiError
 from realtime.hub import record_close
 from realtime.session import (
@@ -25,12 +26,14 @@ from realtime.session import (
     Authenticate,
     Close,
     CloseCode,
+    Outgoing,
     Reauthenticate,
     Session,
     State,
 )
 from realtime.settings import origin_allowed
 from realtime.store import events as event_store
+from realtime.wire import SharedFrame
 
 log = structlog.get_logger(__name__)
 
@@ -46,10 +49,22 @@ class Connection:
         self._gone = False
         self._writer: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        # Set once accepted: the handshake decides whether frames may be shared.
+        self._direct: DirectWriter | None = None
+        self._busy = False  # the writer holds frames taken from the session, not yet written
 
     # -- called by the hub --------------------------------------------------------------------
 
     def wake(self) -> None:
+        """Something was queued. Event frames go out right here when nothing is ahead of them
+        (the writer is idle, the transport has room); the writer task handles the rest."""
+        direct = self._direct
+        if direct is not None and not self._busy and direct.ready():
+            frames = self.session.shared_frames_to_send()
+            if frames:
+                direct.write_now([f.wire for f in frames])
+            if not self.session.has_output and not self._gone:
+                return
         self._wake.set()
 
     def closing(self) -> None:
@@ -63,6 +78,7 @@ class Connection:
     # -- the pump -----------------------------------------------------------------------------
 
     async def run(self) -> None:
+        self._direct = DirectWriter.of(self.ws.scope)
         self._arm()
         reader = asyncio.create_task(self._read())
         self._writer = asyncio.create_task(self._write())
@@ -107,13 +123,34 @@ class Connection:
                 await self._wake.wait()
                 self._wake.clear()
                 while not self._gone and (frames := self.session.frames_to_send()):
-                    for frame in frames:
-                        if isinstance(frame, Close):
-                            await self.ws.close(frame.code, frame.reason)
+                    self._busy = True  # frames in hand: wake() must not write past them
+                    try:
+                        if not await self._send(frames):
                             return
-                        await self.ws.send_text(frame)
+                    finally:
+                        self._busy = False
         except (WebSocketDisconnect, RuntimeError, OSError):
             return  # the client went away mid-write; it resumes by cursor
+
+    async def _send(self, frames: list[Outgoing]) -> bool:
+        """Write ``frames`` in order; False once the close frame went out. Event frames go
+        straight to the transport when they can (``realtime.direct``), consecutive ones in
+        one write; the rest through ASGI."""
+        direct, shared = self._direct, list[bytes]()
+        for frame in frames:
+            if direct is not None and isinstance(frame, SharedFrame):
+                shared.append(frame.wire)
+                continue
+            if direct is not None and shared:
+                await direct.write(shared)
+                shared = []
+            if isinstance(frame, Close):
+                await self.ws.close(frame.code, frame.reason)
+                return False
+            await self.ws.send_text(frame)
+        if direct is not None and shared:
+            await direct.write(shared)
+        return True
 
     async def _read(self) -> None:
         try:
