@@ -17,6 +17,7 @@ from pydantic import TypeAdapter
 
 from bus.publisher import Outgoing
 from contracts import (
+    ContactSynced,
     ConversationUpdated,
     MediaFetchRequested,
     MessageCreated,
@@ -32,7 +33,7 @@ from contracts.inbound import InboundEvent
 from db import realtime_log
 from db.snapshots import message_view
 from db.tenant import Connection
-from ingest import bulk, changes, echoes, parked, persist, reconcile
+from ingest import bulk, changes, contacts, echoes, parked, persist, reconcile
 from ingest.views import (
     content_of,
     conversation_view,
@@ -83,12 +84,17 @@ async def apply_tenant(
     ]
     if messages:
         await _messages(conn, tenant_id, messages, out)
+        await _number_changes(conn, messages, out)
     await _unpark(conn, [e for e in events if isinstance(e, StatusReported)], out)
     for event in events:
         if isinstance(event, StatusReported):
             await _status(conn, tenant_id, event, out)
         elif isinstance(event, MessageReceived) and event.message.type in _CHANGES:
             await _change(conn, event, out)
+        elif isinstance(event, ContactSynced):
+            synced = await contacts.synced(conn, event)
+            out.new += synced.new
+            out.again += [_REALTIME.validate_python(p) for p in synced.again]
     # record() is typed for one event class per call; the cursors must follow this mixed order.
     out.new = await realtime_log.record(conn, tenant_id, out.new)  # type: ignore[type-var]
     return out
@@ -122,6 +128,8 @@ def _contacts(events: Sequence[MessageReceived]) -> list[bulk.ContactIn]:
         seen = merged.get(key)
         if _is_outbound(e):  # the business wrote: the sender is not the contact
             phone = lid = name = None
+        elif e.message.chat.kind != "direct":  # the contact is the group; its subject names it
+            phone, lid, name = None, None, e.message.chat.name
         else:
             phone, lid, name = sender.phone, sender.lid, sender.display_name
         merged[key] = bulk.ContactIn(
@@ -149,6 +157,9 @@ def _message_in(event: MessageReceived, conversation_id: UUID) -> bulk.MessageIn
         text=message.text,
         caption=message.caption,
         content=content_of(message),
+        # An echo still here found no message the dispatcher sent (``_attach_echoes``): the
+        # business wrote it elsewhere, in the WhatsApp Business app or on the phone.
+        sent_from_phone=outbound,
         reply_to_provider_message_id=message.reply_to_provider_message_id,
         media_provider_ref=media.provider_ref if media else None,
         media_mime=media.mime if media else None,
@@ -163,7 +174,8 @@ def _touches(new: Sequence[tuple[MessageReceived, asyncpg.Record]]) -> list[bulk
     """Per conversation: the newest message's preview, unread count, newest inbound."""
     touches: dict[UUID, bulk.ConversationTouch] = {}
     for event, row in new:
-        inbound = not _is_outbound(event)
+        # WhatsApp's own notes are no customer's message: no unread, no 24-hour window.
+        inbound = not _is_outbound(event) and event.message.type is not MessageType.SYSTEM
         at = event.message.sent_at
         t = touches.get(row["conversation_id"])
         newest = t is None or at >= t.at
@@ -246,6 +258,24 @@ async def _messages(
             if found is not None:
                 ids = [derived_id(e.event_id, "message"), derived_id(e.event_id, "conversation")]
                 await _again(conn, e, found, ids, out)
+
+
+async def _number_changes(
+    conn: Connection, events: Sequence[MessageReceived], out: Downstream
+) -> None:
+    """Customers who moved to a new number (a system message, just stored with the rest):
+    their contact follows (``contacts.number_changed``)."""
+    for e in events:
+        if e.message.number_change is None:
+            continue
+        stored = await persist.message_by_provider_id(
+            conn, integration_id=e.integration_id, provider_message_id=e.message.provider_message_id
+        )
+        if stored is None:
+            continue
+        changed = await contacts.number_changed(conn, e, stored["conversation_id"])
+        out.new += changed.new
+        out.again += [_REALTIME.validate_python(p) for p in changed.again]
 
 
 async def _attach_echoes(
