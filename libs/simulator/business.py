@@ -92,10 +92,14 @@ def _meta(wire: dict[str, Any], who: webhooks.Customer, spec: webhooks.InboundSp
         }
     elif spec.kind == "order":
         del msg["text"]
-        item = {"product_retailer_id": "sku-1", "quantity": 2, "item_price": 10, "currency": "BRL"}
+        product = {"product_retailer_id": "sku-1", "quantity": 2, "item_price": 10}
         msg |= {
             "type": "order",
-            "order": {"catalog_id": "sim-catalog", "text": spec.text, "product_items": [item]},
+            "order": {
+                "catalog_id": "sim-catalog",
+                "text": spec.text,
+                "product_items": [product | {"currency": "BRL"}],
+            },
         }
     else:  # group
         msg["group_id"] = group_of(who)

@@ -84,7 +84,7 @@ async def apply_tenant(
     ]
     if messages:
         await _messages(conn, tenant_id, messages, out)
-        await _number_changes(conn, messages, out)
+        _take(await contacts.number_changes(conn, messages), out)
     await _unpark(conn, [e for e in events if isinstance(e, StatusReported)], out)
     for event in events:
         if isinstance(event, StatusReported):
@@ -92,12 +92,15 @@ async def apply_tenant(
         elif isinstance(event, MessageReceived) and event.message.type in _CHANGES:
             await _change(conn, event, out)
         elif isinstance(event, ContactSynced):
-            synced = await contacts.synced(conn, event)
-            out.new += synced.new
-            out.again += [_REALTIME.validate_python(p) for p in synced.again]
+            _take(await contacts.synced(conn, event), out)
     # record() is typed for one event class per call; the cursors must follow this mixed order.
     out.new = await realtime_log.record(conn, tenant_id, out.new)  # type: ignore[type-var]
     return out
+
+
+def _take(change: contacts.ContactChange, out: Downstream) -> None:
+    out.new += change.new
+    out.again += [_REALTIME.validate_python(p) for p in change.again]
 
 
 async def _unpark(conn: Connection, statuses: list[StatusReported], out: Downstream) -> None:
@@ -258,24 +261,6 @@ async def _messages(
             if found is not None:
                 ids = [derived_id(e.event_id, "message"), derived_id(e.event_id, "conversation")]
                 await _again(conn, e, found, ids, out)
-
-
-async def _number_changes(
-    conn: Connection, events: Sequence[MessageReceived], out: Downstream
-) -> None:
-    """Customers who moved to a new number (a system message, just stored with the rest):
-    their contact follows (``contacts.number_changed``)."""
-    for e in events:
-        if e.message.number_change is None:
-            continue
-        stored = await persist.message_by_provider_id(
-            conn, integration_id=e.integration_id, provider_message_id=e.message.provider_message_id
-        )
-        if stored is None:
-            continue
-        changed = await contacts.number_changed(conn, e, stored["conversation_id"])
-        out.new += changed.new
-        out.again += [_REALTIME.validate_python(p) for p in changed.again]
 
 
 async def _attach_echoes(

@@ -8,6 +8,7 @@ changes nothing publishes what the first delivery recorded. Same conventions as 
 the caller's tenant transaction, one function per query.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -28,6 +29,23 @@ log = structlog.get_logger(__name__)
 class ContactChange:
     new: list[ConversationUpdated] = field(default_factory=list)  # to record and publish
     again: list[Any] = field(default_factory=list)  # payloads an earlier delivery recorded
+
+
+async def number_changes(conn: Connection, events: Sequence[MessageReceived]) -> ContactChange:
+    """Customers who moved to a new number (a system message, just stored with the rest of
+    its batch): their contact follows (``number_changed``)."""
+    done = ContactChange()
+    for e in events:
+        if e.message.number_change is None:
+            continue
+        stored = await persist.message_by_provider_id(
+            conn, integration_id=e.integration_id, provider_message_id=e.message.provider_message_id
+        )
+        if stored is not None:
+            changed = await number_changed(conn, e, stored["conversation_id"])
+            done.new += changed.new
+            done.again += changed.again
+    return done
 
 
 async def number_changed(
