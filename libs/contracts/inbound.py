@@ -30,7 +30,10 @@ class MessageType(StrEnum):
     REACTION = "reaction"
     INTERACTIVE_REPLY = "interactive_reply"
     BUTTON_REPLY = "button_reply"
-    TEMPLATE = "template"  # outbound only
+    TEMPLATE = "template"  # ours, or a template message a business sent to this number
+    ORDER = "order"  # a cart from the catalog (Meta ``order``)
+    # A note from WhatsApp itself, not from the customer (Meta ``system``: changed number).
+    SYSTEM = "system"
     UNSUPPORTED = "unsupported"
     # Inbound only, never a message of their own: they change an earlier message.
     EDIT = "edit"
@@ -52,6 +55,7 @@ MEDIA_TYPES = frozenset(
 class Chat(Frozen):
     kind: Literal["direct", "group", "broadcast", "newsletter", "status"] = "direct"
     id: str
+    name: str | None = None  # a group's subject, when the provider sends it
 
 
 class Sender(Frozen):
@@ -120,6 +124,28 @@ class Referral(Frozen):
     ctwa_clid: str | None = None  # Meta's click id, for conversions attribution
 
 
+class OrderItem(Frozen):
+    product_retailer_id: str
+    quantity: float
+    item_price: float | None = None
+    currency: str | None = None
+
+
+class Order(Frozen):
+    """A cart a customer sent from the business's catalog (Meta ``order``)."""
+
+    catalog_id: str | None = None
+    items: tuple[OrderItem, ...] = ()
+    text: str | None = None  # what the customer wrote with it
+
+
+class NumberChange(Frozen):
+    """WhatsApp's note that the customer moved to a new number (Meta ``system``,
+    ``user_changed_number``): the contact's new WhatsApp id."""
+
+    new_wa_id: str
+
+
 class ReplyChoice(Frozen):
     """The option a customer picked in an interactive list/button or a template quick reply."""
 
@@ -146,6 +172,8 @@ class InboundMessage(Frozen):
     edit: Edit | None = None
     revoke: Revoke | None = None
     reply: ReplyChoice | None = None
+    order: Order | None = None
+    number_change: NumberChange | None = None
     reply_to_provider_message_id: str | None = None
     forwarded: bool = False
     referral: Referral | None = None
@@ -199,6 +227,17 @@ class StatusReported(_Routed):
     client_message_id: str | None = None
 
 
+class ContactSynced(_Routed):
+    """The business's own phone saved, renamed (``add``) or deleted (``remove``) a contact in
+    its WhatsApp Business app address book (Meta coexistence, ``smb_app_state_sync``)."""
+
+    type: Literal["contact.synced"] = "contact.synced"
+    phone: str
+    name: str | None = None  # the address book's full name; absent on ``remove``
+    action: Literal["add", "remove"]
+    synced_at: datetime
+
+
 class WebhookRecorded(Event):
     """A raw webhook that made no event (nothing to carry it: a webhook the parser refused, or
     one of only ignored entries), for the audit log (``webhook_logs``) and for replay."""
@@ -215,5 +254,6 @@ class WebhookRecorded(Event):
 
 
 InboundEvent = Annotated[
-    MessageReceived | StatusReported | WebhookRecorded, Field(discriminator="type")
+    MessageReceived | StatusReported | ContactSynced | WebhookRecorded,
+    Field(discriminator="type"),
 ]

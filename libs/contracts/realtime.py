@@ -12,7 +12,7 @@ from pydantic import Field
 
 from contracts.common import Frozen, Provider
 from contracts.envelope import Event
-from contracts.inbound import ContactCard, Location, MessageType, Referral, ReplyChoice
+from contracts.inbound import ContactCard, Location, MessageType, Order, Referral, ReplyChoice
 from contracts.status import MessageStatus
 
 
@@ -42,6 +42,7 @@ class MessageView(Frozen):
     location: Location | None = None
     contacts: tuple[ContactCard, ...] = ()
     reply: ReplyChoice | None = None
+    order: Order | None = None  # a cart from the catalog; ``text`` sums it up
     referral: Referral | None = None  # the ad that brought the customer
     unsupported_reason: str | None = None  # why an unsupported message shows no content
     reply_to_message_id: UUID | None = None
@@ -51,6 +52,9 @@ class MessageView(Frozen):
     error_code: str | None = None
     error_reason: str | None = None
     sender_name: str | None = None
+    # An outbound message the business sent outside this system: typed in the WhatsApp
+    # Business app or on the phone (Meta ``smb_message_echoes``, Evolution/Z-API ``fromMe``).
+    sent_from_phone: bool = False
     # Set when its author edited it (text or caption, the latest edit's time) or deleted it
     # for everyone; a deleted message shows no content (the database keeps it).
     edited_at: datetime | None = None

@@ -49,6 +49,7 @@ async def insert_integration(
     display_name: str | None = None,
     api_base_url: str | None = None,
     rate_limit_per_s: float | None = None,
+    group_messages: str = "ignore",
     webhook_key: str | None = None,
     integration_id: UUID | None = None,
 ) -> asyncpg.Record:
@@ -56,8 +57,8 @@ async def insert_integration(
         """
         INSERT INTO integrations (id, tenant_id, provider, external_account_id, display_name,
                                   webhook_key, verify_token, credentials, api_base_url,
-                                  rate_limit_per_s)
-        VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                                  rate_limit_per_s, group_messages)
+        VALUES (COALESCE($1, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
         RETURNING id, tenant_id, provider, external_account_id, webhook_key, verify_token, status
         """,
         integration_id,
@@ -70,6 +71,7 @@ async def insert_integration(
         vault.seal(credentials),
         api_base_url,
         rate_limit_per_s,
+        group_messages,
     )
     assert row is not None
     return row

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import asyncpg
 from pydantic import BaseModel, ValidationError
 
-from contracts.inbound import ContactCard, Location, MessageType, Referral, ReplyChoice
+from contracts.inbound import ContactCard, Location, MessageType, Order, Referral, ReplyChoice
 from contracts.realtime import MediaView, MessageView, ReactionView
 from contracts.status import MessageStatus
 
@@ -70,6 +70,7 @@ def message_view(row: Row) -> MessageView:
         location=_optional(Location, content.get("location")),
         contacts=_many(ContactCard, content.get("contacts")),
         reply=_optional(ReplyChoice, content.get("reply")),
+        order=_optional(Order, content.get("order")),
         referral=_optional(Referral, content.get("referral")),
         unsupported_reason=_text(content.get("unsupported_reason")),
     )
@@ -90,6 +91,8 @@ def _frame(row: Row, message_type: MessageType) -> dict[str, Any]:
         error_code=row["error_code"],
         error_reason=row["error_reason"],
         sender_name=row["sender_name"],
+        # .get: rows read before migration 0011 (and test mappings) may lack the column.
+        sent_from_phone=bool(row.get("sent_from_phone")),
         edited_at=row["edited_at"],
         deleted_at=row["deleted_at"],
         created_at=row["created_at"],

@@ -1,7 +1,10 @@
 """``omni webhook parse``: what did the system make of this payload? Prints the normalized
 events as JSON lines (``message``, ``edit`` and ``revoke`` of an earlier message, ``status``,
-``ignored``, and ``recorded`` for an account whose part makes no event but is still kept), or
-the typed rejection with exit status 2."""
+``contact`` for a contact the business's phone saved or deleted, ``ignored``, and ``recorded``
+for an account whose part makes no event but is still kept), or the typed rejection with exit
+status 2. Messages show their ``type`` (``template``, ``order``, ``system``...), ``direction``
+(``outbound_echo``: the business's own, e.g. typed on its phone) and ``chat.kind`` (``group``
+messages are kept or dropped later, by the integration's ``group_messages`` setting)."""
 
 import argparse
 import dataclasses
@@ -44,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
         out.write(orjson.dumps(line, default=_jsonable).decode() + "\n")
     for status in result.statuses:
         line = {"kind": "status", **dataclasses.asdict(status)}
+        out.write(orjson.dumps(line, default=_jsonable).decode() + "\n")
+    for contact in result.contacts:
+        line = {"kind": "contact", **dataclasses.asdict(contact)}
         out.write(orjson.dumps(line, default=_jsonable).decode() + "\n")
     for reason in result.ignored:
         out.write(orjson.dumps({"kind": "ignored", "reason": reason}).decode() + "\n")

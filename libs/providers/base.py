@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from contracts.common import Provider
 from contracts.inbound import InboundMessage, MediaRef, ProviderError
@@ -56,6 +56,17 @@ class ParsedStatus:
 
 
 @dataclass(frozen=True)
+class ParsedContact:
+    """A contact the business's own phone saved, renamed or deleted (Meta coexistence)."""
+
+    account_ref: str
+    phone: str
+    name: str | None
+    action: Literal["add", "remove"]
+    synced_at: datetime
+
+
+@dataclass(frozen=True)
 class ParsedWebhook:
     messages: tuple[ParsedMessage, ...] = ()
     statuses: tuple[ParsedStatus, ...] = ()
@@ -65,12 +76,15 @@ class ParsedWebhook:
     # handled, like ``smb_message_echoes``): the body is still theirs, so it is recorded and
     # answered 200 rather than refused, which Meta would retry for days.
     quiet_accounts: frozenset[str] = frozenset()
+    contacts: tuple[ParsedContact, ...] = ()
 
     @property
     def account_refs(self) -> frozenset[str]:
-        """Accounts of the messages and statuses (those that made events)."""
+        """Accounts of the messages, statuses and contacts (those that made events)."""
         return frozenset(
-            [m.account_ref for m in self.messages] + [s.account_ref for s in self.statuses]
+            [m.account_ref for m in self.messages]
+            + [s.account_ref for s in self.statuses]
+            + [c.account_ref for c in self.contacts]
         )
 
     @property

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from contracts.common import Provider
-from simulator import changes, driver, webhooks
+from simulator import business, changes, driver, webhooks
 from simulator.runtime import Runtime
 from simulator.state import FAULT_KINDS, Fault, Integration, StatusPlan
 
@@ -153,9 +153,17 @@ async def inbound(
 ) -> dict[str, Any]:
     rt = _rt(request)
     integration = _find(rt, provider, account_id)
-    if body.kind not in webhooks.KINDS and not changes.supported(provider, body.kind):
-        kinds = ", ".join(webhooks.KINDS + changes.KINDS)
-        raise HTTPException(422, f"kind must be one of {kinds} (Z-API has no revoke)")
+    if not (
+        body.kind in webhooks.KINDS
+        or changes.supported(provider, body.kind)
+        or business.supported(provider, body.kind)
+    ):
+        kinds = ", ".join(webhooks.KINDS + changes.KINDS + business.KINDS)
+        raise HTTPException(
+            422,
+            f"kind must be one of {kinds} (Z-API has no revoke; contact_sync, "
+            "contact_removed, system and order are Meta's, template Evolution's and Z-API's)",
+        )
     spec = webhooks.InboundSpec(
         kind=body.kind,
         text=body.text,

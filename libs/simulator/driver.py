@@ -13,7 +13,7 @@ from aiolimiter import AsyncLimiter
 from contracts.common import Provider
 from providers.meta.verify import SIGNATURE_HEADER, sign
 from providers.secret import TOKEN_HEADER, ZAPI_QUERY_PARAM
-from simulator import changes, webhooks
+from simulator import business, changes, webhooks
 from simulator.state import Integration, SimState
 
 _BACKGROUND: set[asyncio.Task[None]] = set()
@@ -70,7 +70,13 @@ async def customer_message(
     spec: webhooks.InboundSpec,
     media_base: str,
 ) -> dict[str, Any]:
-    build = changes.change if spec.kind in changes.KINDS else webhooks.inbound
+    build = (
+        changes.change
+        if spec.kind in changes.KINDS
+        else business.post_body
+        if spec.kind in business.KINDS
+        else webhooks.inbound
+    )
     message_id, body = build(
         integration.provider, integration.account_id, customer, spec, media_base
     )

@@ -6,6 +6,7 @@ from uuid import UUID, uuid4
 from contracts import (
     Chat,
     ContactCard,
+    ContactSynced,
     ConversationUpdated,
     ConversationView,
     DeadLettered,
@@ -20,6 +21,9 @@ from contracts import (
     MessageType,
     MessageUpdated,
     MessageView,
+    NumberChange,
+    Order,
+    OrderItem,
     OutboundMedia,
     OutboundReaction,
     OutboundTemplate,
@@ -99,6 +103,30 @@ INBOUND_MESSAGES: list[InboundMessage] = [
     _message(MessageType.BUTTON_REPLY, reply=ReplyChoice(kind="template_button", title="Parar")),
     _message(MessageType.TEXT, text="respondendo", reply_to_provider_message_id="wamid.orig"),
     _message(MessageType.UNSUPPORTED, unsupported_reason="ephemeral message"),
+    _message(MessageType.TEMPLATE, text="Seu pedido saiu\nLoja Acme\n[Rastrear]"),
+    _message(
+        MessageType.ORDER,
+        text="Order: 1 item (2 units), 19.98 BRL",
+        order=Order(
+            catalog_id="cat1",
+            items=(
+                OrderItem(product_retailer_id="sku1", quantity=2, item_price=9.99, currency="BRL"),
+            ),
+        ),
+    ),
+    _message(
+        MessageType.SYSTEM,
+        text="User Ana changed from 5511999990000 to 5511999991111",
+        number_change=NumberChange(new_wa_id="5511999991111"),
+    ),
+    InboundMessage(
+        provider_message_id="wamid.group",
+        chat=Chat(kind="group", id="120363025246125486@g.us", name="Equipe"),
+        sender=Sender(phone="5511999990000", display_name="Ana"),
+        sent_at=NOW,
+        type=MessageType.TEXT,
+        text="no grupo",
+    ),
 ]
 
 
@@ -172,6 +200,11 @@ def all_events() -> list[tuple[str, Event]]:
             ),
         )
     )  # type: ignore[arg-type]
+    for action, name in (("add", "Ana Souza"), ("remove", None)):
+        synced = ContactSynced(
+            phone="5511999990000", name=name, action=action, synced_at=NOW, **_routed()
+        )  # type: ignore[arg-type]
+        out.append((topics.INBOUND, synced))
     out.append(
         (
             topics.INBOUND,
@@ -266,6 +299,8 @@ def all_events() -> list[tuple[str, Event]]:
                     deleted_at=NOW,
                     referral=Referral(source_type="post", headline="Promo"),
                     unsupported_reason="Message type unknown (131051)",
+                    sent_from_phone=True,
+                    order=Order(catalog_id="cat1", text="pode embrulhar?"),
                 ),
             ),
         )

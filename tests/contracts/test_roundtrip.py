@@ -19,6 +19,7 @@ def test_samples_cover_every_event_model_and_message_type() -> None:
     assert kinds == {
         "MessageReceived",
         "StatusReported",
+        "ContactSynced",
         "WebhookRecorded",
         "SendRequested",
         "MarkReadRequested",
@@ -29,7 +30,7 @@ def test_samples_cover_every_event_model_and_message_type() -> None:
         "DeadLettered",
     }
     inbound_types = {m.type for m in INBOUND_MESSAGES}
-    assert inbound_types == set(MessageType) - {MessageType.TEMPLATE}
+    assert inbound_types == set(MessageType)
 
 
 async def test_every_event_survives_the_broker(kafka_settings: KafkaSettings) -> None:

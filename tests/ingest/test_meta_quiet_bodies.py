@@ -1,6 +1,7 @@
-"""Meta posts bodies whose changes we do not act on (``smb_message_echoes``, fields added
-later): for a known number they are authentic traffic, answered 200 and kept raw under its
-integration, since Meta retries any other answer for days (issue #19)."""
+"""Meta posts bodies whose changes we do not act on (fields added later, a group's messages
+for an integration that ignores groups): for a known number they are authentic traffic,
+answered 200 and kept raw under its integration, since Meta retries any other answer for days
+(issue #19)."""
 
 import secrets
 from collections.abc import AsyncIterator
@@ -36,8 +37,9 @@ async def _number(owner_conn: asyncpg.Connection, vault: Vault, make_tenant: Any
     return await create_integration(owner_conn, vault, tenant_id, "meta", account, credentials)
 
 
-def _echoes_for(account: str) -> bytes:
-    body: dict[str, Any] = orjson.loads(fixture("meta", "smb_message_echoes"))
+def _group_for(account: str) -> bytes:
+    # The integration keeps the default group policy, ``ignore``.
+    body: dict[str, Any] = orjson.loads(fixture("meta", "message_group"))
     body["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = account
     return orjson.dumps(body)
 
@@ -58,7 +60,7 @@ async def _post(http: httpx.AsyncClient, url: str, body: bytes) -> httpx.Respons
     )
 
 
-@pytest.mark.parametrize("make_body", [_echoes_for, _unknown_field_for])
+@pytest.mark.parametrize("make_body", [_group_for, _unknown_field_for])
 async def test_a_body_of_only_unhandled_changes_is_answered_200_and_logged(
     make_body: Any,
     served: Served,
@@ -92,7 +94,7 @@ async def test_a_quiet_change_beside_a_message_of_another_number_goes_to_each_it
 ) -> None:
     quiet = await _number(owner_conn, vault, make_tenant)
     other = await _number(owner_conn, vault, make_tenant)
-    body = orjson.loads(_echoes_for(quiet.account))
+    body = orjson.loads(_group_for(quiet.account))
     message = orjson.loads(fixture("meta", "message_text"))["entry"][0]
     message["changes"][0]["value"]["metadata"]["phone_number_id"] = other.account
     body["entry"].append(message)
@@ -114,7 +116,7 @@ async def test_a_quiet_change_beside_a_message_of_another_number_goes_to_each_it
 
 
 async def test_unhandled_changes_of_an_unknown_number_are_still_refused(served: Served) -> None:
-    body = _echoes_for(f"pn-unknown-{secrets.token_hex(4)}")
+    body = _group_for(f"pn-unknown-{secrets.token_hex(4)}")
     async with httpx.AsyncClient(timeout=15) as http:
         r = await _post(http, f"{served.url}/webhooks/meta", body)
     assert r.status_code == 404 and r.json()["code"] == "unknown_integration"

@@ -7,6 +7,7 @@ import pytest
 
 from contracts import (
     Chat,
+    ContactSynced,
     MessageReceived,
     MessageStatus,
     MessageType,
@@ -18,7 +19,7 @@ from contracts import (
 from contracts.inbound import InboundMessage, MediaRef
 from ingest import normalize
 from ingest.views import PREVIEW_MAX, derived_id, preview
-from providers.base import ParsedMessage, ParsedStatus, ParsedWebhook
+from providers.base import ParsedContact, ParsedMessage, ParsedStatus, ParsedWebhook
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 
@@ -112,3 +113,41 @@ def test_a_status_webhook_s_first_status_carries_it_raw() -> None:
     carried = [o.event.raw for o in out if o.event.raw is not None]  # type: ignore[union-attr]
     assert [(r.body, r.event_count) for r in carried] == [('{"s": 3}', 3)]
     assert out[0].event.raw is carried[0]  # type: ignore[union-attr]
+
+
+def test_group_messages_are_kept_only_when_the_integration_stores_them() -> None:
+    direct = _message(MessageType.TEXT, text="a")
+    group = direct.model_copy(
+        update={"chat": Chat(kind="group", id="1203@g.us"), "provider_message_id": "g1"}
+    )
+    parsed = ParsedWebhook(messages=(ParsedMessage("pn1", direct), ParsedMessage("pn1", group)))
+    assert normalize.kept(parsed, "store") is parsed
+    ignoring = normalize.kept(parsed, "ignore")
+    assert [m.message for m in ignoring.messages] == [direct]
+    assert ignoring.ignored == ("group message g1 ignored",)
+    # A body of only group messages is still its number's: recorded, answered 200.
+    only = normalize.kept(ParsedWebhook(messages=(ParsedMessage("pn1", group),)), "ignore")
+    assert not only.messages and only.named_accounts == {"pn1"}
+    out = normalize.events(_origin(), only, b"{}")
+    assert [type(o.event) for o in out] == [WebhookRecorded]
+
+
+def test_synced_contacts_become_events_keyed_by_their_chat() -> None:
+    origin = _origin()
+    contacts = (
+        ParsedContact("pn1", "5511", "Maria (loja)", "add", NOW),
+        ParsedContact("pn1", "5522", None, "remove", NOW),
+    )
+    out = normalize.events(origin, ParsedWebhook(contacts=contacts), b"{}")
+    assert [type(o.event) for o in out] == [ContactSynced, ContactSynced]
+    assert out[0].key == f"{origin.stream}:5511" and out[0].event.raw is not None  # type: ignore[union-attr]
+    first = out[0].event
+    assert isinstance(first, ContactSynced)
+    assert (first.phone, first.name, first.action) == ("5511", "Maria (loja)", "add")
+    assert normalize.for_account(ParsedWebhook(contacts=contacts), "other").contacts == ()
+
+
+def test_previews_of_the_new_kinds() -> None:
+    order = _message(MessageType.ORDER, text="Order: 1 item (1 unit), 10.00 BRL")
+    assert preview(order) == "Order: 1 item (1 unit), 10.00 BRL"
+    assert preview(_message(MessageType.ORDER)) == "🛒 Order"

@@ -151,10 +151,22 @@ def test_meta_value_errors_are_ignored_with_the_code() -> None:
     assert not result.messages and "131000" in result.ignored[0]
 
 
-@pytest.mark.parametrize("provider", ["evolution", "zapi"])
-def test_group_messages_are_ignored_with_a_reason(provider: str) -> None:
-    result = parsed(provider, "message_group")
-    assert not result.messages and "group" in result.ignored[0]
+@pytest.mark.parametrize(
+    ("provider", "group"),
+    [
+        ("meta", "120363025246125486"),
+        ("evolution", "120363025246125486@g.us"),
+        ("zapi", "120363019502650977-group"),
+    ],
+)
+def test_group_messages_are_group_chats_written_by_their_participant(
+    provider: str, group: str
+) -> None:
+    # Kept or dropped by the integration's group_messages setting (ingest-api), not here.
+    message = parsed(provider, "message_group").messages[0].message
+    assert (message.chat.kind, message.chat.id) == ("group", group)
+    assert message.sender.phone == "5511987654321"
+    assert message.sender.display_name == "Maria Silva"
 
 
 @pytest.mark.parametrize("provider", ["evolution", "zapi"])
@@ -239,11 +251,59 @@ def test_non_finite_coordinates_and_times_are_treated_as_absent() -> None:
 
 
 def test_meta_unhandled_fields_still_name_their_number() -> None:
-    # smb_message_echoes makes no event, but the body is that number's (recorded, answered 200).
-    result = parsed("meta", "smb_message_echoes")
+    # A field not handled makes no event, but the body is that number's (recorded, 200).
+    history = fixture("meta", "smb_message_echoes").replace(b"smb_message_echoes", b"history")
+    result = codec("meta").parse(history)
+    assert isinstance(result, ParsedWebhook)
     assert not result.messages and not result.statuses
-    assert "smb_message_echoes" in result.ignored[0]
+    assert "history" in result.ignored[0]
     assert result.quiet_accounts == {ACCOUNTS["meta"]} == result.named_accounts
+
+
+def test_meta_business_app_echo_is_an_outbound_message_to_the_customer() -> None:
+    message = parsed("meta", "smb_message_echoes").messages[0].message
+    assert message.direction == "outbound_echo" and message.from_me
+    assert message.chat.id == "5511987654321" and message.sender.phone is None
+    assert (message.type, message.text) == (MessageType.TEXT, "Sent from the Business app")
+    assert message.provider_message_id == "wamid.HBgNNTUxMTk4NzY1NDMyMRUCABEYEjAxRUNIT0ZST01BUFAA"
+
+
+def test_meta_business_app_contacts_are_synced_contacts() -> None:
+    result = parsed("meta", "smb_app_state_sync")
+    assert not result.messages and not result.ignored
+    added, removed = result.contacts
+    assert (added.phone, added.name, added.action) == ("5511987654321", "Maria Silva (loja)", "add")
+    assert (removed.phone, removed.name, removed.action) == ("5511955554444", None, "remove")
+    assert added.account_ref == ACCOUNTS["meta"] and result.account_refs == {ACCOUNTS["meta"]}
+
+
+def test_meta_order_keeps_the_cart_and_sums_it_up() -> None:
+    message = parsed("meta", "message_order").messages[0].message
+    assert message.type is MessageType.ORDER and message.order is not None
+    assert message.order.catalog_id == "194836987003835"
+    assert [(i.product_retailer_id, i.quantity) for i in message.order.items] == [
+        ("di9ozbzfi4", 2),
+        ("nqryix03ez", 1),
+    ]
+    assert message.text == "Order: 2 items (3 units), 75.30 BRL\nPode embrulhar para presente?"
+
+
+def test_meta_system_message_names_the_new_number() -> None:
+    message = parsed("meta", "message_system").messages[0].message
+    assert message.type is MessageType.SYSTEM and message.chat.id == "5511987654321"
+    assert message.text == "User Maria Silva changed from 5511987654321 to 5511912345678"
+    assert message.number_change is not None
+    assert message.number_change.new_wa_id == "5511912345678"
+
+
+@pytest.mark.parametrize("provider", ["evolution", "zapi"])
+def test_a_received_template_is_rendered_as_text(provider: str) -> None:
+    message = parsed(provider, "message_template").messages[0].message
+    assert message.type is MessageType.TEMPLATE
+    assert message.text == (
+        "Pedido enviado\nSeu pedido #1234 saiu para entrega.\nLoja Acme\n"
+        "[Rastrear] [Falar com atendente]"
+    )
 
 
 # Each provider's edit of the message of its ``message_text`` fixture (Z-API's is its own id).

@@ -48,7 +48,8 @@ def test_stdin_through_the_installed_command() -> None:
         timeout=60,
     )
     assert done.returncode == 0
-    assert json.loads(done.stdout)["kind"] == "ignored"
+    line = json.loads(done.stdout)
+    assert line["kind"] == "message" and line["message"]["chat"]["kind"] == "group"
     bad = subprocess.run(
         [str(omni), "webhook", "parse", "--provider", "zapi", "-"],
         input=b"[]",
@@ -64,6 +65,18 @@ def test_edits_deletions_and_quiet_accounts_are_named(tmp_path: Path, capsys: ob
     assert lines[0]["message"]["edit"]["text"] == "Olá! Preciso de ajuda, por favor"  # type: ignore[index]
     code, lines = run(tmp_path, "evolution", fixture("evolution", "event_deleted"), capsys)
     assert code == 0 and [line["kind"] for line in lines] == ["revoke"]
-    code, lines = run(tmp_path, "meta", fixture("meta", "smb_message_echoes"), capsys)
+    history = fixture("meta", "smb_message_echoes").replace(b"smb_message_echoes", b"history")
+    code, lines = run(tmp_path, "meta", history, capsys)
     assert code == 0 and [line["kind"] for line in lines] == ["ignored", "recorded"]
     assert lines[1]["account_ref"] == "106540352242922"
+
+
+def test_coexistence_kinds_are_named(tmp_path: Path, capsys: object) -> None:
+    code, lines = run(tmp_path, "meta", fixture("meta", "smb_message_echoes"), capsys)
+    assert code == 0 and [line["kind"] for line in lines] == ["message"]
+    assert lines[0]["message"]["direction"] == "outbound_echo"  # type: ignore[index]
+    code, lines = run(tmp_path, "meta", fixture("meta", "smb_app_state_sync"), capsys)
+    assert code == 0 and [line["kind"] for line in lines] == ["contact", "contact"]
+    assert (lines[0]["action"], lines[0]["name"]) == ("add", "Maria Silva (loja)")
+    code, lines = run(tmp_path, "meta", fixture("meta", "message_order"), capsys)
+    assert lines[0]["message"]["type"] == "order"  # type: ignore[index]

@@ -269,6 +269,13 @@ async def test_integrations_are_for_admins_and_never_return_credentials(
         assert "very-secret" not in listed.text and "credentials" not in listed.text
         renamed = await admin.patch(f"/v1/integrations/{out['id']}", json={"display_name": "Sales"})
         assert renamed.json()["display_name"] == "Sales"
+        assert out["group_messages"] == "ignore"  # groups are dropped unless asked for
+        grouped = await admin.patch(
+            f"/v1/integrations/{out['id']}", json={"group_messages": "store"}
+        )
+        assert grouped.json()["group_messages"] == "store"
+        bad = await admin.patch(f"/v1/integrations/{out['id']}", json={"group_messages": "some"})
+        assert bad.status_code in (400, 422)
         assert (await admin.delete(f"/v1/integrations/{out['id']}")).status_code == 204
         assert (await admin.get(f"/v1/integrations/{out['id']}")).status_code == 404
 

@@ -5,7 +5,9 @@ Envelope ``{event, instance, data, ...}`` and the ``messages.upsert`` / ``send.m
 (https://github.com/EvolutionAPI/evolution-api, ``whatsapp.baileys.service.ts``,
 ``utils/renderStatus.ts``) and https://doc.evolution-api.com/v2/en/configuration/webhooks.
 
-Deliberate choices: group (``@g.us``), broadcast and status chats are ignored with a reason;
+Deliberate choices: group (``@g.us``) messages are parsed as group chats, their writer in
+``key.participant`` (whether they are kept is the integration's ``group_messages`` setting,
+applied by ingest-api); broadcast and status chats are ignored with a reason;
 ``key.fromMe`` messages are kept as ``direction="outbound_echo"``; the account ref is the
 ``instance`` name.
 """
@@ -29,7 +31,7 @@ from contracts.inbound import (
 )
 from contracts.status import MessageStatus
 from providers import fields as f
-from providers import referral
+from providers import referral, templates
 from providers.base import ParsedMessage, ParsedStatus, ParsedWebhook, Rejection
 from providers.evolution import amend
 from providers.evolution.ids import compose
@@ -90,8 +92,6 @@ def _parse(body: bytes) -> ParsedWebhook | Rejection:
 
 
 def _chat_kind(jid: str) -> str | None:
-    if jid.endswith("@g.us"):
-        return "group chats are not handled"
     if jid.endswith("@broadcast") or jid.endswith("@newsletter"):
         return "broadcast, status and newsletter chats are not handled"
     return None
@@ -107,22 +107,29 @@ def _message(data: dict[str, Any]) -> InboundMessage | str:
     if skip:
         return skip
     from_me = f.flag(key, "fromMe")
+    group = jid.endswith("@g.us")
+    # In a group the writer is ``participant`` (its phone JID maybe in ``participantAlt``).
+    writers = (
+        (f.text(key, "participant"), f.text(key, "participantAlt"))
+        if group
+        else (jid, f.text(key, "senderLid"))
+    )
     # LID addressing: the phone JID may only be in remoteJidAlt / senderPn.
     phone_jid = next(
         (
             j
-            for j in (jid, f.text(key, "remoteJidAlt"), f.text(key, "senderPn"))
+            for j in (*writers, f.text(key, "remoteJidAlt"), f.text(key, "senderPn"))
             if j and j.endswith("@s.whatsapp.net")
         ),
         None,
     )
-    lid = next((j for j in (jid, f.text(key, "senderLid")) if j and j.endswith("@lid")), None)
+    lid = next((j for j in writers if j and j.endswith("@lid")), None)
     content = f.obj(data, "message")
     kind = f.text(data, "messageType") or next(iter(content), "unknown")
     context = f.obj(data, "contextInfo") or f.obj(f.obj(content, kind), "contextInfo")
     fields: dict[str, Any] = {
         "provider_message_id": compose(jid, key_id),
-        "chat": Chat(id=jid),
+        "chat": Chat(kind="group", id=jid) if group else Chat(id=jid),
         "sender": Sender(
             phone=f.digits(phone_jid),
             wa_id=f.digits(phone_jid),
@@ -222,6 +229,23 @@ def _choice(kind: str, payload: dict[str, Any]) -> dict[str, Any] | None:
                 description=f.text(payload, "description"),
             )
             return {"type": MessageType.INTERACTIVE_REPLY, "reply": reply}
+    if kind == "templateMessage":
+        # WAProto TemplateMessage.HydratedFourRowTemplate: a template a business sent here.
+        hydrated = f.obj(payload, "hydratedTemplate")
+        text = templates.render(
+            title=f.text(hydrated, "hydratedTitleText"),
+            body=f.text(hydrated, "hydratedContentText"),
+            footer=f.text(hydrated, "hydratedFooterText"),
+            buttons=[
+                f.text(v, "displayText") or ""
+                for b in f.arr(hydrated, "hydratedButtons")
+                if isinstance(b, dict)
+                for v in b.values()
+                if isinstance(v, dict)
+            ],
+        )
+        if text is not None:
+            return {"type": MessageType.TEMPLATE, "text": text}
     if kind == "templateButtonReplyMessage":
         title = f.text(payload, "selectedDisplayText")
         if title:

@@ -2,10 +2,14 @@
 
 Envelope and per-type shapes:
 https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/
-(text, image, video, audio, document, sticker, location, contacts, reaction, interactive, button,
-unsupported; ``edit`` and ``revoke``, a user's edit or delete-for-everyone of an earlier message)
-and .../messages/status for ``statuses[]``. Every ``entry[]``/``changes[]``/``messages[]``/
-``statuses[]`` is iterated: Meta batches up to 1000 updates per POST.
+(the content of each type: ``providers.meta.content``) and .../messages/status for
+``statuses[]``. Every ``entry[]``/``changes[]``/``messages[]``/``statuses[]`` is iterated: Meta
+batches up to 1000 updates per POST.
+
+Coexistence (a number on the Cloud API and in the WhatsApp Business app at once):
+``smb_message_echoes`` (.../reference/smb_message_echoes) carries what the business sent from
+the app, kept as ``direction="outbound_echo"`` messages to the customer in ``to``;
+``smb_app_state_sync`` (.../reference/smb_app_state_sync) the app's address book changes.
 """
 
 from typing import Any
@@ -13,25 +17,13 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from contracts.inbound import (
-    Chat,
-    ContactCard,
-    Edit,
-    InboundMessage,
-    Location,
-    MediaRef,
-    MessageType,
-    ProviderError,
-    Reaction,
-    ReplyChoice,
-    Revoke,
-    Sender,
-)
+from contracts.inbound import Chat, InboundMessage, ProviderError, Sender
 from contracts.status import MessageStatus
 from providers import fields as f
 from providers import referral
-from providers.base import ParsedMessage, ParsedStatus, ParsedWebhook, Rejection
+from providers.base import ParsedContact, ParsedMessage, ParsedStatus, ParsedWebhook, Rejection
 from providers.meta.build import classify_code
+from providers.meta.content import content
 
 _STATUSES = {
     "sent": MessageStatus.SENT,
@@ -40,13 +32,7 @@ _STATUSES = {
     "played": MessageStatus.PLAYED,
     "failed": MessageStatus.FAILED,
 }
-_MEDIA = {
-    "image": MessageType.IMAGE,
-    "video": MessageType.VIDEO,
-    "audio": MessageType.AUDIO,
-    "document": MessageType.DOCUMENT,
-    "sticker": MessageType.STICKER,
-}
+_FIELDS = frozenset({"messages", "smb_message_echoes", "smb_app_state_sync"})
 
 
 def parse(body: bytes) -> ParsedWebhook | Rejection:
@@ -65,6 +51,7 @@ def _parse(body: bytes) -> ParsedWebhook | Rejection:
         return Rejection("object is not whatsapp_business_account", status=400)
     messages: list[ParsedMessage] = []
     statuses: list[ParsedStatus] = []
+    contacts: list[ParsedContact] = []
     ignored: list[str] = []
     named: set[str] = set()
     for entry in f.arr(root, "entry"):
@@ -74,15 +61,23 @@ def _parse(body: bytes) -> ParsedWebhook | Rejection:
             account = f.text(f.obj(value, "metadata"), "phone_number_id")
             if account is not None:
                 named.add(account)
-            if field != "messages":
+            if field not in _FIELDS:
                 ignored.append(f"field {field!r} is not handled")
                 continue
             if account is None:
                 ignored.append("change without metadata.phone_number_id")
                 continue
+            for item in f.arr(value, "state_sync"):
+                synced = _state_sync(item, account)
+                if isinstance(synced, str):
+                    ignored.append(synced)
+                else:
+                    contacts.append(synced)
             names = _contact_names(value)
-            for raw in f.arr(value, "messages"):
-                parsed = _message(raw, names)
+            raws = [(raw, False) for raw in f.arr(value, "messages")]
+            raws += [(raw, True) for raw in f.arr(value, "message_echoes")]
+            for raw, echo in raws:
+                parsed = _message(raw, names, echo=echo)
                 if isinstance(parsed, str):
                     ignored.append(parsed)
                 else:
@@ -95,7 +90,9 @@ def _parse(body: bytes) -> ParsedWebhook | Rejection:
                     statuses.append(status)
             for err in f.arr(value, "errors"):
                 ignored.append(f"webhook error {f.text(err, 'code')}: {f.text(err, 'title')}")
-    return ParsedWebhook(tuple(messages), tuple(statuses), tuple(ignored), frozenset(named))
+    return ParsedWebhook(
+        tuple(messages), tuple(statuses), tuple(ignored), frozenset(named), tuple(contacts)
+    )
 
 
 def _contact_names(value: dict[str, Any]) -> dict[str, str]:
@@ -108,10 +105,12 @@ def _contact_names(value: dict[str, Any]) -> dict[str, str]:
     return names
 
 
-def _message(raw: Any, names: dict[str, str]) -> InboundMessage | str:
+def _message(raw: Any, names: dict[str, str], *, echo: bool = False) -> InboundMessage | str:
+    """A message object; ``echo``: one of ``message_echoes[]``, sent by the business from the
+    WhatsApp Business app to the customer in ``to`` (``from`` is the business itself)."""
     message_id = f.text(raw, "id")
-    sender_phone = f.text(raw, "from")
-    sender_id = sender_phone or f.text(raw, "from_user_id")
+    sender_phone = None if echo else f.text(raw, "from")
+    sender_id = f.text(raw, "to") if echo else sender_phone or f.text(raw, "from_user_id")
     sent_at = f.epoch(f.number(raw, "timestamp"))
     if not message_id or not sender_id or sent_at is None:
         return "message without id, sender or timestamp"
@@ -124,132 +123,32 @@ def _message(raw: Any, names: dict[str, str]) -> InboundMessage | str:
         "sender": Sender(
             phone=sender_phone,
             wa_id=sender_phone,
-            display_name=names.get(sender_id),
+            display_name=None if echo else names.get(sender_id),
         ),
+        "from_me": echo,
+        "direction": "outbound_echo" if echo else "inbound",
         "sent_at": sent_at,
         "reply_to_provider_message_id": f.text(context, "id"),
         "forwarded": f.flag(context, "forwarded") or f.flag(context, "frequently_forwarded"),
         "referral": referral.meta(raw),
     }
-    fields.update(_content(kind, raw))
+    fields.update(content(kind, raw))
     return InboundMessage(**fields)
 
 
-def _content(kind: str, raw: Any) -> dict[str, Any]:
-    payload = f.obj(raw, kind)
-    if kind == "text":
-        body = f.text(payload, "body")
-        if body is not None:
-            return {"type": MessageType.TEXT, "text": body}
-    elif kind in _MEDIA and f.text(payload, "id"):
-        media_type = _MEDIA[kind]
-        if kind == "audio" and f.flag(payload, "voice"):
-            media_type = MessageType.VOICE
-        media = MediaRef(
-            provider_ref=f.text(payload, "id") or "",
-            mime=f.text(payload, "mime_type"),
-            sha256=f.text(payload, "sha256"),
-            filename=f.text(payload, "filename"),
-            url=f.text(payload, "url"),
-            animated=payload.get("animated") if isinstance(payload.get("animated"), bool) else None,
-        )
-        return {"type": media_type, "media": media, "caption": f.text(payload, "caption")}
-    elif kind == "location":
-        lat, lng = f.number(payload, "latitude"), f.number(payload, "longitude")
-        if lat is not None and lng is not None:
-            location = Location(
-                latitude=lat,
-                longitude=lng,
-                name=f.text(payload, "name"),
-                address=f.text(payload, "address"),
-            )
-            return {"type": MessageType.LOCATION, "location": location}
-    elif kind == "contacts":
-        cards = tuple(_card(c) for c in f.arr(raw, "contacts"))
-        return {"type": MessageType.CONTACTS, "contacts": cards}
-    elif kind == "reaction" and f.text(payload, "message_id"):
-        # Removal arrives with ``emoji`` empty or absent (both observed).
-        emoji = f.text(payload, "emoji") or None
-        reaction = Reaction(
-            target_provider_message_id=f.text(payload, "message_id") or "", emoji=emoji
-        )
-        return {"type": MessageType.REACTION, "reaction": reaction}
-    elif kind == "edit" and f.text(payload, "original_message_id"):
-        new_text = _edited_text(f.obj(payload, "message"))
-        if new_text is not None:
-            edit = Edit(
-                target_provider_message_id=f.text(payload, "original_message_id") or "",
-                text=new_text,
-            )
-            return {"type": MessageType.EDIT, "edit": edit}
-    elif kind == "revoke" and f.text(payload, "original_message_id"):
-        revoke = Revoke(target_provider_message_id=f.text(payload, "original_message_id") or "")
-        return {"type": MessageType.REVOKE, "revoke": revoke}
-    elif kind == "interactive":
-        choice = _interactive(payload)
-        if choice is not None:
-            return {"type": MessageType.INTERACTIVE_REPLY, "reply": choice}
-    elif kind == "button":
-        title = f.text(payload, "text")
-        if title is not None:
-            choice = ReplyChoice(kind="template_button", id=f.text(payload, "payload"), title=title)
-            return {"type": MessageType.BUTTON_REPLY, "reply": choice}
-    return {"type": MessageType.UNSUPPORTED, "unsupported_reason": _unsupported_reason(kind, raw)}
-
-
-def _edited_text(message: dict[str, Any]) -> str | None:
-    """The new text of an edit's ``message`` (a message object of its own type): a text's body
-    or a media message's caption, the only parts WhatsApp lets a user edit."""
-    kind = f.text(message, "type") or ""
-    content = f.obj(message, kind)
-    if kind == "text":
-        return f.text(content, "body")
-    return f.text(content, "caption") if kind in _MEDIA else None
-
-
-def _card(raw: Any) -> ContactCard:
-    name = f.text(f.obj(raw, "name"), "formatted_name") or f.text(f.obj(raw, "name"), "first_name")
-    phones = tuple(
-        p for p in (f.text(x, "phone") or f.text(x, "wa_id") for x in f.arr(raw, "phones")) if p
-    )
-    return ContactCard(name=name or "", phones=phones)
-
-
-def _interactive(payload: dict[str, Any]) -> ReplyChoice | None:
-    kind = f.text(payload, "type")
-    if kind == "button_reply":
-        reply = f.obj(payload, "button_reply")
-        title = f.text(reply, "title")
-        return ReplyChoice(kind="button", id=f.text(reply, "id"), title=title) if title else None
-    if kind == "list_reply":
-        reply = f.obj(payload, "list_reply")
-        title = f.text(reply, "title")
-        if not title:
-            return None
-        return ReplyChoice(
-            kind="list",
-            id=f.text(reply, "id"),
-            title=title,
-            description=f.text(reply, "description"),
-        )
-    if kind == "nfm_reply":
-        reply = f.obj(payload, "nfm_reply")
-        return ReplyChoice(
-            kind="flow", id=f.text(reply, "name"), title=f.text(reply, "body") or "flow"
-        )
-    return None
-
-
-def _unsupported_reason(kind: str, raw: Any) -> str:
-    """Meta's own words when the message carries ``errors`` (agents read it), else ours."""
-    errors = f.arr(raw, "errors")
-    if errors:
-        err = errors[0]
-        title = f.text(err, "title") or f.text(err, "message") or "error"
-        details = f.text(f.obj(err, "error_data"), "details")
-        reason = f"{title} ({f.text(err, 'code')})"
-        return f"{reason}: {details}" if details and details != title else reason
-    return f"message type {kind!r} is not supported"
+def _state_sync(raw: Any, account: str) -> ParsedContact | str:
+    """One address book change of the business's app: ``add`` (added or edited) carries the
+    name, ``remove`` only the number."""
+    contact = f.obj(raw, "contact")
+    phone = f.text(contact, "phone_number")
+    action = f.text(raw, "action")
+    synced_at = f.epoch(f.number(f.obj(raw, "metadata"), "timestamp"))
+    if f.text(raw, "type") != "contact" or not phone or synced_at is None:
+        return "state_sync item without a contact, its phone_number or timestamp"
+    if action not in ("add", "remove"):
+        return f"state_sync action {action!r} is not handled"
+    name = f.text(contact, "full_name") or f.text(contact, "first_name")
+    return ParsedContact(account, phone, name, "add" if action == "add" else "remove", synced_at)
 
 
 def _status(raw: Any, account: str) -> ParsedStatus | str:

@@ -4,10 +4,13 @@ Shapes: https://developer.z-api.io/en/webhooks/on-message-received (``ReceivedCa
 .../on-whatsapp-message-status-changes (``MessageStatusCallback``, several ``ids`` per call),
 .../on-message-send (``DeliveryCallback`` ≈ sent). ``momment`` (sic) is epoch milliseconds.
 
-Deliberate choices: groups/newsletters/broadcasts ignored with a reason; ``fromMe`` kept as
-``outbound_echo``; ``READ_BY_ME`` ignored (the business phone read an inbound message);
-``waitingMessage`` placeholders ignored (the real content follows with the same id); ``isEdit``
-messages are edits of the message of the same id.
+Deliberate choices: group messages parsed as group chats (``phone`` is the group, the writer
+``participantPhone``; whether they are kept is the integration's ``group_messages`` setting,
+applied by ingest-api), newsletters/broadcasts ignored with a reason; ``fromMe`` kept as
+``outbound_echo``; ``hydratedTemplate`` (a template a business sent) kept as its text;
+``READ_BY_ME`` ignored (the business phone read an inbound message); ``waitingMessage``
+placeholders ignored (the real content follows with the same id); ``isEdit`` messages are
+edits of the message of the same id.
 """
 
 from datetime import UTC, datetime
@@ -30,7 +33,7 @@ from contracts.inbound import (
 )
 from contracts.status import MessageStatus
 from providers import fields as f
-from providers import referral
+from providers import referral, templates
 from providers.base import ParsedMessage, ParsedStatus, ParsedWebhook, Rejection
 
 _STATUSES = {
@@ -81,24 +84,27 @@ def _message(root: dict[str, Any]) -> InboundMessage | str:
     sent_at = f.epoch(millis / 1000 if millis is not None else None)
     if not message_id or not phone or sent_at is None:
         return "message without messageId, phone or momment"
-    if f.flag(root, "isGroup") or phone.endswith("-group"):
-        return "group chats are not handled"
+    group = f.flag(root, "isGroup") or phone.endswith("-group")
     if f.flag(root, "isNewsletter") or f.flag(root, "broadcast") or f.flag(root, "isStatusReply"):
         return "newsletter, broadcast and status messages are not handled"
     if f.flag(root, "waitingMessage"):
         return "waiting-for-message placeholder (content follows with the same id)"
     from_me = f.flag(root, "fromMe")
-    is_lid = phone.endswith("@lid")
+    # In a group the writer is the participant; the chat is the group, ``chatName`` its subject.
+    writer = f.text(root, "participantPhone") if group else phone
+    is_lid = bool(writer and writer.endswith("@lid"))
     fields: dict[str, Any] = {
         "provider_message_id": message_id,
-        "chat": Chat(id=phone),
+        "chat": Chat(kind="group", id=phone, name=f.text(root, "chatName"))
+        if group
+        else Chat(id=phone),
         "sender": Sender(
-            phone=None if is_lid else phone,
-            wa_id=None if is_lid else phone,
-            lid=f.digits(f.text(root, "chatLid") or (phone if is_lid else None)),
+            phone=None if is_lid else writer,
+            wa_id=None if is_lid else writer,
+            lid=None if group else f.digits(f.text(root, "chatLid") or (phone if is_lid else None)),
             display_name=None
             if from_me
-            else (f.text(root, "senderName") or f.text(root, "chatName")),
+            else (f.text(root, "senderName") or (None if group else f.text(root, "chatName"))),
         ),
         "from_me": from_me,
         "direction": "outbound_echo" if from_me else "inbound",
@@ -181,11 +187,32 @@ def _content(root: dict[str, Any]) -> dict[str, Any]:
             title=f.text(listed, "title") or f.text(listed, "message") or "",
         )
         return {"type": MessageType.INTERACTIVE_REPLY, "reply": reply}
+    template = f.obj(root, "hydratedTemplate")
+    if template:
+        rendered = templates.render(
+            title=f.text(template, "title"),
+            body=f.text(template, "message"),
+            footer=f.text(template, "footer"),
+            buttons=[_button_label(b) for b in f.arr(template, "hydratedButtons")],
+        )
+        if rendered is not None:
+            return {"type": MessageType.TEMPLATE, "text": rendered}
     known = sorted(k for k, v in root.items() if isinstance(v, dict))
     return {
         "type": MessageType.UNSUPPORTED,
         "unsupported_reason": f"content {known or 'none'} is not supported",
     }
+
+
+def _button_label(button: Any) -> str:
+    """A hydrated button's label, whichever kind it is (URL, call, quick reply)."""
+    if not isinstance(button, dict):
+        return ""
+    for value in button.values():
+        label = f.text(value, "displayText")
+        if label:
+            return label
+    return ""
 
 
 def _status(root: dict[str, Any], instance: str) -> ParsedWebhook:

@@ -7,66 +7,40 @@ published again: a crash between commit and publish loses nothing.
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
 from uuid import UUID
 
 import asyncpg
 import structlog
-from pydantic import TypeAdapter
 
-from bus.publisher import Outgoing
 from contracts import (
+    ContactSynced,
     ConversationUpdated,
-    MediaFetchRequested,
     MessageCreated,
     MessageReceived,
     MessageStatus,
     MessageType,
     MessageUpdated,
-    RealtimeEvent,
     StatusReported,
-    topics,
 )
 from contracts.inbound import InboundEvent
 from db import realtime_log
 from db.snapshots import message_view
 from db.tenant import Connection
-from ingest import bulk, changes, echoes, parked, persist, reconcile
+from ingest import bulk, changes, contacts, echoes, persist, statuses
+from ingest.downstream import REALTIME, Downstream, again, media_request, unpark_keys
 from ingest.views import (
     content_of,
     conversation_view,
     derived_id,
     media_of,
-    media_ref_of,
     preview,
 )
 from telemetry.trace import child
 
 log = structlog.get_logger(__name__)
 
-_REALTIME: TypeAdapter[Any] = TypeAdapter(RealtimeEvent)
-
-NewRealtime = MessageCreated | MessageUpdated | ConversationUpdated
 # Inbound "messages" that are no message of their own but change an earlier one.
 _CHANGES = frozenset({MessageType.REACTION, MessageType.EDIT, MessageType.REVOKE})
-
-
-@dataclass
-class Downstream:
-    """What one tenant's transaction asks to publish once it has committed."""
-
-    new: list[NewRealtime] = field(default_factory=list)  # to record in the realtime log
-    again: list[Any] = field(default_factory=list)  # recorded by an earlier delivery
-    media: list[MediaFetchRequested] = field(default_factory=list)
-    # (integration, provider message id) of statuses parked by this transaction
-    parked: set[tuple[UUID, str]] = field(default_factory=set)
-
-    def outgoing(self, tenant_id: UUID) -> list[Outgoing]:
-        key = str(tenant_id)
-        out = [Outgoing(topics.REALTIME, key, e) for e in [*self.again, *self.new]]
-        out += [Outgoing(topics.MEDIA, str(m.message_id), m) for m in self.media]
-        return out
 
 
 async def apply_tenant(
@@ -83,30 +57,23 @@ async def apply_tenant(
     ]
     if messages:
         await _messages(conn, tenant_id, messages, out)
-    await _unpark(conn, [e for e in events if isinstance(e, StatusReported)], out)
+        _take(await contacts.number_changes(conn, messages), out)
+    await statuses.unpark(conn, [e for e in events if isinstance(e, StatusReported)], out)
     for event in events:
         if isinstance(event, StatusReported):
-            await _status(conn, tenant_id, event, out)
+            await statuses.apply(conn, tenant_id, event, out)
         elif isinstance(event, MessageReceived) and event.message.type in _CHANGES:
             await _change(conn, event, out)
+        elif isinstance(event, ContactSynced):
+            _take(await contacts.synced(conn, event), out)
     # record() is typed for one event class per call; the cursors must follow this mixed order.
     out.new = await realtime_log.record(conn, tenant_id, out.new)  # type: ignore[type-var]
     return out
 
 
-async def _unpark(conn: Connection, statuses: list[StatusReported], out: Downstream) -> None:
-    """Statuses parked for the messages this batch reports on, applied first. They were
-    reported earlier (a provider may send sent, delivered and read before the dispatcher has
-    stored the message's id); applied after a later status they would be dropped as stale and
-    an agent would see sent → read, never delivered."""
-    keys = {(s.integration_id, pid) for s in statuses for pid in s.provider_message_ids}
-    await _unpark_keys(conn, sorted(keys), out)
-
-
-async def _unpark_keys(conn: Connection, keys: Sequence[tuple[UUID, str]], out: Downstream) -> None:
-    claimed = await parked.claim_parked_for(conn, keys)
-    if claimed:
-        out.new += await reconcile.apply_parked(conn, claimed)
+def _take(change: contacts.ContactChange, out: Downstream) -> None:
+    out.new += change.new
+    out.again += [REALTIME.validate_python(p) for p in change.again]
 
 
 def _is_outbound(event: MessageReceived) -> bool:
@@ -122,6 +89,8 @@ def _contacts(events: Sequence[MessageReceived]) -> list[bulk.ContactIn]:
         seen = merged.get(key)
         if _is_outbound(e):  # the business wrote: the sender is not the contact
             phone = lid = name = None
+        elif e.message.chat.kind != "direct":  # the contact is the group; its subject names it
+            phone, lid, name = None, None, e.message.chat.name
         else:
             phone, lid, name = sender.phone, sender.lid, sender.display_name
         merged[key] = bulk.ContactIn(
@@ -149,6 +118,9 @@ def _message_in(event: MessageReceived, conversation_id: UUID) -> bulk.MessageIn
         text=message.text,
         caption=message.caption,
         content=content_of(message),
+        # An echo still here found no message the dispatcher sent (``_attach_echoes``): the
+        # business wrote it elsewhere, in the WhatsApp Business app or on the phone.
+        sent_from_phone=outbound,
         reply_to_provider_message_id=message.reply_to_provider_message_id,
         media_provider_ref=media.provider_ref if media else None,
         media_mime=media.mime if media else None,
@@ -163,7 +135,8 @@ def _touches(new: Sequence[tuple[MessageReceived, asyncpg.Record]]) -> list[bulk
     """Per conversation: the newest message's preview, unread count, newest inbound."""
     touches: dict[UUID, bulk.ConversationTouch] = {}
     for event, row in new:
-        inbound = not _is_outbound(event)
+        # WhatsApp's own notes are no customer's message: no unread, no 24-hour window.
+        inbound = not _is_outbound(event) and event.message.type is not MessageType.SYSTEM
         at = event.message.sent_at
         t = touches.get(row["conversation_id"])
         newest = t is None or at >= t.at
@@ -227,7 +200,7 @@ async def _messages(
         last_event[row["conversation_id"]] = e
         media = media_of(e.message)
         if media is not None:
-            out.media.append(_media_request(e, row, media_ref=media))
+            out.media.append(media_request(e, row, media_ref=media))
     for conversation_id, e in last_event.items():
         row = conversations[conversation_id]
         out.new.append(
@@ -245,7 +218,7 @@ async def _messages(
             found = existing.get((e.integration_id, e.message.provider_message_id))
             if found is not None:
                 ids = [derived_id(e.event_id, "message"), derived_id(e.event_id, "conversation")]
-                await _again(conn, e, found, ids, out)
+                await again(conn, e, found, ids, out)
 
 
 async def _attach_echoes(
@@ -277,43 +250,8 @@ async def _attach_echoes(
         )
         learnt.append((e.integration_id, e.message.provider_message_id))
     if learnt:
-        await _unpark_keys(conn, learnt, out)
+        await unpark_keys(conn, learnt, out)
     return rest
-
-
-def _media_request(
-    event: MessageReceived, row: asyncpg.Record, media_ref: Any
-) -> MediaFetchRequested:
-    return MediaFetchRequested(
-        event_id=derived_id(event.event_id, "media"),
-        tenant_id=event.tenant_id,
-        traceparent=child(event.traceparent),
-        message_id=row["id"],
-        conversation_id=row["conversation_id"],
-        integration_id=event.integration_id,
-        provider=event.provider,
-        message_type=MessageType(row["type"]),
-        media=media_ref,
-    )
-
-
-async def _again(
-    conn: Connection,
-    event: MessageReceived | StatusReported,
-    row: asyncpg.Record,
-    ids: list[UUID],
-    out: Downstream,
-) -> None:
-    """A redelivery of an event already applied: publish what its first delivery recorded."""
-    payloads = await persist.recorded_realtime(
-        conn, conversation_id=row["conversation_id"], event_ids=ids
-    )
-    if not payloads:
-        return  # a different delivery of the same provider message: nothing of ours to resend
-    out.again.extend(_REALTIME.validate_python(p) for p in payloads)
-    ref = media_ref_of(row)
-    if isinstance(event, MessageReceived) and row["media_state"] == "pending" and ref is not None:
-        out.media.append(_media_request(event, row, media_ref=ref))
 
 
 async def _change(conn: Connection, event: MessageReceived, out: Downstream) -> None:
@@ -335,93 +273,4 @@ async def _change(conn: Connection, event: MessageReceived, out: Downstream) -> 
             integration_id=str(event.integration_id),
         )
         return
-    await _again(conn, event, target, changed.event_ids, out)
-
-
-async def _status(
-    conn: Connection, tenant_id: UUID, event: StatusReported, out: Downstream
-) -> None:
-    for provider_message_id in event.provider_message_ids:
-        key = (event.integration_id, provider_message_id)
-        if key in out.parked:
-            # Parked earlier in this batch, and the dispatcher has stored the id since.
-            out.parked.discard(key)
-            await _unpark_keys(conn, [key], out)
-        row = await persist.apply_status(
-            conn,
-            integration_id=event.integration_id,
-            provider_message_id=provider_message_id,
-            status=event.status,
-            reported_at=event.reported_at,
-            error_code=event.error.code if event.error else None,
-            error_reason=event.error.title if event.error else None,
-        )
-        event_id = derived_id(event.event_id, f"status:{provider_message_id}")
-        if row is not None:
-            out.new.append(
-                MessageUpdated(
-                    event_id=event_id,
-                    message=message_view(row),
-                    traceparent=child(event.traceparent),
-                )
-            )
-            continue
-        existing = await persist.message_by_provider_id(
-            conn, integration_id=event.integration_id, provider_message_id=provider_message_id
-        )
-        if existing is not None:
-            await _again(conn, event, existing, [event_id], out)
-            continue
-        if await _attach_by_client_id(conn, event, provider_message_id, event_id, out):
-            continue
-        out.parked.add(key)
-        await parked.park_status(
-            conn,
-            tenant_id=tenant_id,
-            integration_id=event.integration_id,
-            provider_message_id=provider_message_id,
-            status=event.status,
-            reported_at=event.reported_at,
-            error_code=event.error.code if event.error else None,
-            error_reason=event.error.title if event.error else None,
-        )
-
-
-async def _attach_by_client_id(
-    conn: Connection,
-    event: StatusReported,
-    provider_message_id: str,
-    event_id: UUID,
-    out: Downstream,
-) -> bool:
-    """A status naming our client message id (Meta's ``biz_opaque_callback_data``) for a
-    message whose provider id we never got (the send ended 'unknown', or its answer is still
-    on the way): the message takes the id, then the status. False when nothing matched."""
-    if event.client_message_id is None or len(event.provider_message_ids) != 1:
-        return False
-    attached = await echoes.attach_by_client_id(
-        conn,
-        integration_id=event.integration_id,
-        client_message_id=event.client_message_id,
-        provider_message_id=provider_message_id,
-        reported_at=event.reported_at,
-    )
-    if attached is None:
-        return False
-    row = await persist.apply_status(
-        conn,
-        integration_id=event.integration_id,
-        provider_message_id=provider_message_id,
-        status=event.status,
-        reported_at=event.reported_at,
-        error_code=event.error.code if event.error else None,
-        error_reason=event.error.title if event.error else None,
-    )
-    out.new.append(
-        MessageUpdated(
-            event_id=event_id,
-            message=message_view(row if row is not None else attached),
-            traceparent=child(event.traceparent),
-        )
-    )
-    return True
+    await again(conn, event, target, changed.event_ids, out)

@@ -38,7 +38,10 @@ async def upsert_contacts(
             ON CONFLICT (integration_id, external_id) DO UPDATE SET
                 phone = COALESCE(EXCLUDED.phone, c.phone),
                 lid = COALESCE(EXCLUDED.lid, c.lid),
-                display_name = COALESCE(EXCLUDED.display_name, c.display_name)
+                -- A name saved on the business's phone (contacts.synced) outranks the
+                -- customer's own profile name.
+                display_name = CASE WHEN c.named_on_phone THEN c.display_name
+                                    ELSE COALESCE(EXCLUDED.display_name, c.display_name) END
             RETURNING id, integration_id, external_id, display_name, phone
             """,
             tenant_id,
@@ -92,13 +95,14 @@ class MessageIn:
     media_sha256: str | None
     media_filename: str | None
     provider_timestamp: datetime
+    sent_from_phone: bool = False
 
 
 _COLUMNS = (
     "conversation_id uuid, integration_id uuid, direction text, type text, status text, "
     "provider_message_id text, sender_name text, text text, caption text, content jsonb, "
     "reply_to text, media_ref text, media_mime text, media_size bigint, media_sha256 text, "
-    "media_filename text, at timestamptz"
+    "media_filename text, at timestamptz, sent_from_phone boolean"
 )
 
 
@@ -114,7 +118,7 @@ async def insert_messages(
             provider_message_id, sender_name, text, caption, content,
             reply_to_provider_message_id, reply_to_message_id,
             media_state, media_provider_ref, media_mime, media_size, media_sha256, media_filename,
-            provider_timestamp, sent_at)
+            provider_timestamp, sent_at, sent_from_phone)
         SELECT $1, v.conversation_id, v.integration_id, v.direction, v.type, v.status,
                v.provider_message_id, v.sender_name, v.text, v.caption, v.content,
                v.reply_to,
@@ -127,7 +131,7 @@ async def insert_messages(
                END,
                CASE WHEN v.media_ref IS NULL THEN NULL ELSE 'pending' END,
                v.media_ref, v.media_mime, v.media_size, v.media_sha256, v.media_filename,
-               v.at, CASE WHEN v.direction = 'outbound' THEN v.at END
+               v.at, CASE WHEN v.direction = 'outbound' THEN v.at END, v.sent_from_phone
         FROM jsonb_to_recordset($2::jsonb) AS v({_COLUMNS})
         ON CONFLICT (integration_id, provider_message_id) WHERE provider_message_id IS NOT NULL
         DO NOTHING
@@ -158,6 +162,7 @@ def _record(m: MessageIn) -> dict[str, Any]:
         "media_sha256": m.media_sha256,
         "media_filename": m.media_filename,
         "at": m.provider_timestamp.isoformat(),
+        "sent_from_phone": m.sent_from_phone,
     }
 
 

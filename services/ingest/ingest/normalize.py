@@ -1,18 +1,20 @@
 """Pure: a parsed, authenticated webhook of one integration → the events to publish.
 
-A webhook's messages and statuses become ``MessageReceived`` / ``StatusReported``, keyed by
-conversation ("tenant:integration:chat") so one conversation's events stay in order on one
-partition. Every webhook is kept raw for the audit log and replay: the first of its events
-carries it (``RawWebhook``); a webhook that makes no event is recorded on its own
-(``WebhookRecorded``, keyed by integration).
+A webhook's messages, statuses and synced contacts become ``MessageReceived`` /
+``StatusReported`` / ``ContactSynced``, keyed by conversation ("tenant:integration:chat") so one
+conversation's events stay in order on one partition. Every webhook is kept raw for the audit
+log and replay: the first of its events carries it (``RawWebhook``); a webhook that makes no
+event is recorded on its own (``WebhookRecorded``, keyed by integration).
 """
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 from bus.publisher import Outgoing
 from contracts import (
+    ContactSynced,
     MessageReceived,
     Provider,
     RawWebhook,
@@ -65,9 +67,9 @@ def record(origin: Origin, body: bytes, *, error: str | None) -> Outgoing:
 
 
 def events(origin: Origin, parsed: ParsedWebhook, body: bytes) -> list[Outgoing]:
-    """One event per message and status, in the body's order, the first carrying the raw
-    webhook; the raw record alone when there is neither."""
-    count = len(parsed.messages) + len(parsed.statuses)
+    """One event per message, status and synced contact, in the body's order, the first
+    carrying the raw webhook; the raw record alone when there is none."""
+    count = len(parsed.messages) + len(parsed.statuses) + len(parsed.contacts)
     if not count:
         return [record(origin, body, error=None)]
     routed = {
@@ -102,6 +104,18 @@ def events(origin: Origin, parsed: ParsedWebhook, body: bytes) -> list[Outgoing]
         chat = s.recipient or ""
         out.append(Outgoing(topics.INBOUND, conversation_key(origin, chat), reported))
         raw = None
+    for c in parsed.contacts:
+        synced = ContactSynced(
+            **routed,
+            raw=raw,
+            account_ref=c.account_ref,
+            phone=c.phone,
+            name=c.name,
+            action=c.action,
+            synced_at=c.synced_at,
+        )
+        out.append(Outgoing(topics.INBOUND, conversation_key(origin, c.phone), synced))
+        raw = None
     return out
 
 
@@ -117,4 +131,24 @@ def for_account(parsed: ParsedWebhook, account: str) -> ParsedWebhook:
         messages=tuple(m for m in parsed.messages if m.account_ref == account),
         statuses=tuple(s for s in parsed.statuses if s.account_ref == account),
         ignored=parsed.ignored,
+        contacts=tuple(c for c in parsed.contacts if c.account_ref == account),
+    )
+
+
+def kept(parsed: ParsedWebhook, group_messages: str) -> ParsedWebhook:
+    """What an integration keeps of a webhook: group chats' messages only when its
+    ``group_messages`` setting is ``store``. The default, ``ignore``, drops them (named among
+    the ignored): a support inbox answers people, and a group's chatter would bury them."""
+    if group_messages == "store":
+        return parsed
+    groups = [m for m in parsed.messages if m.message.chat.kind == "group"]
+    if not groups:
+        return parsed
+    return dataclasses.replace(
+        parsed,
+        messages=tuple(m for m in parsed.messages if m.message.chat.kind != "group"),
+        ignored=parsed.ignored
+        + tuple(f"group message {m.message.provider_message_id} ignored" for m in groups),
+        # The body is still this account's: recorded and answered 200, never refused.
+        quiet_accounts=parsed.quiet_accounts | {m.account_ref for m in groups},
     )

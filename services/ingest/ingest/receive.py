@@ -72,7 +72,7 @@ class Receiver:
             return 0
         foreign = parsed.named_accounts - {route.account}
         if not foreign:
-            items = normalize.events(origin, parsed, body)
+            items = normalize.events(origin, normalize.kept(parsed, route.group_messages), body)
         elif route.provider is Provider.META:
             # A Meta app posts every number's entries to the one callback URL it has.
             items = await self._by_entry(headers, body, parsed, traceparent, home=route)
@@ -136,7 +136,7 @@ class Receiver:
             assert route is not None
             items += normalize.events(
                 _origin(route, traceparent),
-                normalize.for_account(parsed, account),
+                normalize.kept(normalize.for_account(parsed, account), route.group_messages),
                 parts.get(account, body),
             )
         return items

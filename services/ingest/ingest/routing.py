@@ -38,6 +38,8 @@ class Route:
     account: str
     active: bool
     secrets: WebhookSecrets
+    # The integration's policy for group chats' messages: "ignore" (default) or "store".
+    group_messages: str = "ignore"
 
     @cached_property
     def stream(self) -> str:
@@ -137,7 +139,7 @@ class RouteCache:
             return None
         async with tenant_tx(self._pool, row["tenant_id"]) as conn:
             stored = await conn.fetchrow(
-                "SELECT credentials, verify_token FROM integrations WHERE id = $1",
+                "SELECT credentials, verify_token, group_messages FROM integrations WHERE id = $1",
                 row["integration_id"],
             )
         if stored is None:
@@ -151,4 +153,5 @@ class RouteCache:
             account=row["external_account_id"],
             active=row["status"] != "disabled",
             secrets=webhook_secrets(provider, credentials, stored["verify_token"]),
+            group_messages=stored["group_messages"],
         )

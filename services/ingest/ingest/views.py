@@ -38,6 +38,7 @@ _PLACEHOLDER: dict[MessageType, str] = {
     MessageType.STICKER: "Sticker",
     MessageType.LOCATION: "📍 Location",
     MessageType.CONTACTS: "👤 Contact",
+    MessageType.ORDER: "🛒 Order",
     MessageType.UNSUPPORTED: "Unsupported message",
 }
 
@@ -65,6 +66,8 @@ def content_of(message: InboundMessage) -> dict[str, Any]:
         content["contacts"] = [c.model_dump(mode="json") for c in message.contacts]
     if message.reply is not None:
         content["reply"] = message.reply.model_dump(mode="json")
+    if message.order is not None:
+        content["order"] = message.order.model_dump(mode="json", exclude_none=True)
     if message.forwarded:
         content["forwarded"] = True
     if message.referral is not None:

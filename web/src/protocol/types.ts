@@ -66,8 +66,24 @@ export interface MessageView {
   deleted_at?: string | null;
   referral?: Referral | null; // the Click-to-WhatsApp ad the customer came from
   unsupported_reason?: string | null; // the provider's words for an unsupported message
+  // Outbound, typed by the business on its own phone / WhatsApp Business app, not sent here.
+  sent_from_phone?: boolean;
+  order?: Order | null; // a cart from the catalog; `text` sums it up
   created_at: string;
   updated_at: string;
+}
+
+export interface OrderItem {
+  product_retailer_id: string;
+  quantity: number;
+  item_price?: number | null;
+  currency?: string | null;
+}
+
+export interface Order {
+  catalog_id?: string | null;
+  items?: OrderItem[];
+  text?: string | null;
 }
 
 export interface Referral {

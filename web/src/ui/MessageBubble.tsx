@@ -85,6 +85,8 @@ function Body({ message }: { message: MessageView }) {
       );
     case "reaction":
       return <p className="text reaction-message">Reacted {message.text}</p>;
+    case "system": // WhatsApp's own note (a customer's new number), not the customer's words
+      return <p className="text muted system-note">{message.text}</p>;
     case "unsupported":
       return (
         <p className="text muted">{message.unsupported_reason ?? "This message type is not supported yet."}</p>
@@ -123,6 +125,7 @@ export function MessageBubble({
         )}
         <Body message={message} />
         <p className="meta">
+          {outbound && message.sent_from_phone && <span className="from-phone">sent from the phone</span>}
           {message.edited_at && !message.deleted_at && <span className="edited">edited</span>}
           <time dateTime={message.created_at}>{clock(message.created_at)}</time>
           {outbound && (

@@ -35,6 +35,7 @@ def _out(row: asyncpg.Record, ingest_public_url: str) -> IntegrationOut:
         display_name=row["display_name"],
         api_base_url=row["api_base_url"],
         rate_limit_per_s=row["rate_limit_per_s"],
+        group_messages=row["group_messages"],
         status=row["status"],
         status_reason=row["status_reason"],
         webhook_url=f"{base}/webhooks/{row['provider']}/{row['webhook_key']}",
@@ -76,6 +77,7 @@ async def create_integration(body: NewIntegration, tx: AdminTx, deps: Deps) -> I
                 display_name=body.display_name,
                 api_base_url=base,
                 rate_limit_per_s=body.rate_limit_per_s,
+                group_messages=body.group_messages,
             )
     except asyncpg.UniqueViolationError:
         raise Conflict(

@@ -63,6 +63,11 @@ class StartedConversation(BaseModel):
     message: MessageView
 
 
+# What an integration does with group chats' messages: drops them (the default: a support
+# inbox answers people) or stores them as conversations of their own.
+GroupMessages = Literal["ignore", "store"]
+
+
 class NewIntegration(Body):
     provider: Provider
     external_account_id: str = Field(min_length=1, max_length=200)
@@ -70,6 +75,7 @@ class NewIntegration(Body):
     credentials: dict[str, Any] = Field(description="write-only: never returned")
     api_base_url: str | None = Field(default=None, max_length=500)
     rate_limit_per_s: float | None = Field(default=None, gt=0)
+    group_messages: GroupMessages = "ignore"
 
 
 class IntegrationPatch(Body):
@@ -78,6 +84,7 @@ class IntegrationPatch(Body):
     api_base_url: str | None = Field(default=None, max_length=500)
     rate_limit_per_s: float | None = Field(default=None, gt=0)
     status: Literal["active", "disabled"] | None = None
+    group_messages: GroupMessages | None = None
 
 
 class IntegrationOut(BaseModel):
@@ -87,6 +94,7 @@ class IntegrationOut(BaseModel):
     display_name: str | None
     api_base_url: str | None
     rate_limit_per_s: float | None
+    group_messages: GroupMessages
     status: str
     status_reason: str | None
     webhook_url: str

@@ -10,7 +10,7 @@ from db.tenant import Connection
 
 COLUMNS = """
 id, provider, external_account_id, display_name, webhook_key, verify_token, api_base_url,
-rate_limit_per_s, status, status_reason, created_at, updated_at
+rate_limit_per_s, group_messages, status, status_reason, created_at, updated_at
 """
 
 
@@ -36,7 +36,14 @@ async def sealed_credentials(conn: Connection, *, integration_id: UUID) -> bytes
 async def update(
     conn: Connection, *, integration_id: UUID, changes: dict[str, Any]
 ) -> asyncpg.Record | None:
-    allowed = {"display_name", "api_base_url", "rate_limit_per_s", "status", "credentials"}
+    allowed = {
+        "display_name",
+        "api_base_url",
+        "rate_limit_per_s",
+        "group_messages",
+        "status",
+        "credentials",
+    }
     items = [(k, v) for k, v in changes.items() if k in allowed]
     if items:
         sets = ", ".join(f"{k} = ${i + 2}" for i, (k, _) in enumerate(items))
