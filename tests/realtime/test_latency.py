@@ -14,6 +14,7 @@ def test_the_age_is_seconds_since_the_event_happened_never_negative() -> None:
     assert age_s(NOW - timedelta(milliseconds=250), NOW) == 0.25
     # Another host's clock ahead of ours: no negative latency in the histogram.
     assert age_s(NOW + timedelta(seconds=1), NOW) == 0.0
+    assert age_s(datetime(2026, 11, 30, 20, 59, 59), NOW) == 1.0  # no zone: UTC
 
 
 def test_labels_are_the_event_type_and_the_message_direction() -> None:

@@ -8,7 +8,7 @@ frame queued, across every process and hop between. Labels are the event's type 
 message's direction: a handful of values, whatever the traffic.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from prometheus_client import Histogram
 
@@ -19,12 +19,15 @@ EVENT_TO_FRAME = Histogram(
     "From an event's occurred_at (a webhook's receipt, for inbound messages) to its frame "
     "queued for the websocket connections subscribed to it",
     ["type", "direction"],
-    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60),
 )
 
 
 def age_s(occurred_at: datetime, now: datetime) -> float:
-    """Seconds since ``occurred_at``; never negative (clocks of two hosts may disagree)."""
+    """Seconds since ``occurred_at``; never negative (clocks of two hosts may disagree). An
+    event without a zone (a producer outside this code) is taken as UTC, never an error."""
+    if occurred_at.tzinfo is None:
+        occurred_at = occurred_at.replace(tzinfo=UTC)
     return max(0.0, (now - occurred_at).total_seconds())
 
 
