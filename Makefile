@@ -46,10 +46,14 @@ dev: install
 
 ## Lint, type-check and run the whole test-suite against real Postgres, Kafka and S3; the web
 ## inbox's checks, and its browser tests (tests/e2e/web) when Chromium is at $(CHROMIUM).
+## deploy/monitoring is parsed and checked against the code always, and also run through
+## promtool (rules check and the alerts' unit tests) when Debian's prometheus is installed.
 test: install lint typecheck web-check
 	@test -x $(CHROMIUM) || echo "NOTE: browser tests (tests/e2e/web) will be skipped: no Chromium at $(CHROMIUM) (apt-get install chromium)"
+	@command -v promtool >/dev/null || echo "NOTE: promtool tests (tests/monitoring) will be skipped: no promtool (apt-get install prometheus)"
 	OMNI_CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
 	@test -x $(CHROMIUM) || echo "NOTE: browser tests (tests/e2e/web) did not run: no Chromium at $(CHROMIUM)"
+	@command -v promtool >/dev/null || echo "NOTE: promtool tests (tests/monitoring) did not run: no promtool; the rules were checked by the PromQL parser only"
 
 lint: install
 	$(BIN)/ruff check .
@@ -74,10 +78,19 @@ up:
 down:
 	docker compose --profile demo down
 
-## Validate docker-compose.yml and deploy/k8s offline (schemas, env coverage, entry points).
+## Validate docker-compose.yml, deploy/k8s and deploy/monitoring offline (schemas, env
+## coverage, entry points; alert rules and dashboard queries).
 .PHONY: deploy-check
 deploy-check: install
-	$(BIN)/pytest tests/deploy -q
+	$(BIN)/pytest tests/deploy tests/monitoring -q
+
+## The README's dashboard screenshot (docs/screenshots/dashboard.png): the system under a short
+## load, scraped by a real Prometheus (apt-get install prometheus), drawn from the dashboard's
+## own queries. A few minutes; not part of `make test`.
+.PHONY: dashboard-screenshot
+dashboard-screenshot: install
+	$(BIN)/uv sync --frozen --extra embedded --group bench --python $(BIN)/python
+	$(BIN)/python -m bench.dashboard
 
 ## Regenerate the committed JSON Schemas and AsyncAPI document after changing libs/contracts.
 schemas: install

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from prometheus_client import Counter
 
 from bus.publisher import Outgoing
 from bus.rounds import RoundPublisher
@@ -15,6 +16,27 @@ from config.shared import KafkaSettings
 from contracts import topics
 from contracts.codec import decode
 from contracts.deadletter import DeadLettered
+
+DEAD_LETTERS = Counter(
+    "deadletters_total",
+    "Records dead-lettered, by the topic they came from, the group that gave up, and why",
+    ["topic", "group", "reason"],
+)
+
+
+def reason_of(error: str, attempts: int) -> str:
+    """A bounded label for why a record was dead-lettered; the full error is in the letter.
+
+    >>> reason_of("undecodable: 2 errors: ...", 1), reason_of("TimeoutError()", 5)
+    ('undecodable', 'retries_exhausted')
+    """
+    if error.startswith("undecodable"):
+        return "undecodable"
+    if "without tenant_id" in error:
+        return "no_tenant"
+    if attempts > 1:
+        return "retries_exhausted"
+    return "rejected"  # a fault of the record itself: applying it again cannot succeed
 
 
 def _text_and_exact(raw: bytes) -> tuple[str, str | None]:
@@ -68,7 +90,10 @@ def dead_letter(
     error: str,
     attempts: int,
 ) -> Outgoing:
-    """The dead letter for one record, ready to publish, keyed like the record it holds."""
+    """The dead letter for one record, ready to publish, keyed like the record it holds.
+    Counted here, where every consumer makes its letters (a publish that fails is retried with
+    its batch and counted again: the figure may run ahead, never behind)."""
+    DEAD_LETTERS.labels(source_topic, group, reason_of(error, attempts)).inc()
     event = dead_letter_event(
         source_topic=source_topic,
         group=group,

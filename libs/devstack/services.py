@@ -32,6 +32,7 @@ SPECS: tuple[ServiceSpec, ...] = (
     ServiceSpec("ingest-api", "INGEST_API_PORT", 8010, public=True, ops_dev_port=9111),
     ServiceSpec("media-api", "MEDIA_PORT", 8020, public=True, ops_dev_port=9120),
     ServiceSpec("gateway", "GATEWAY_PORT", 8080, public=True, ops_dev_port=9180),
+    ServiceSpec("lag-exporter", "OPS_PORT", 9190),
 )
 
 BY_NAME: dict[str, ServiceSpec] = {s.name: s for s in SPECS}
@@ -55,6 +56,20 @@ def ops_key(name: str) -> str:
 def _port(dev_port: int, prefer_dev_ports: bool) -> int:
     wanted = dev_port if prefer_dev_ports and not port_open(dev_port) else None
     return wanted or free_port()
+
+
+def metrics_urls(ports: Mapping[str, int]) -> dict[str, str]:
+    """Where each planned service serves Prometheus metrics: its ops port's /metrics (the
+    simulator, a stand-in for the customers' side, has none)."""
+    found = {}
+    for name, port in ports.items():
+        spec = BY_NAME.get(name)
+        if spec is None:
+            continue
+        ops_port = ports.get(ops_key(name), port if spec.port_env == "OPS_PORT" else None)
+        if ops_port is not None:
+            found[name] = f"http://127.0.0.1:{ops_port}/metrics"
+    return found
 
 
 def urls(ports: Mapping[str, int]) -> dict[str, str]:

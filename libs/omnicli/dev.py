@@ -18,7 +18,7 @@ from config import AuthSettings
 from credentials import Vault, new_key
 from db.seed import DEMO_ADMIN, DEMO_AGENT, seed_demo
 from devstack.demo import wire_demo
-from devstack.services import BY_NAME, SPECS, plan_ports, service_env, urls
+from devstack.services import BY_NAME, SPECS, metrics_urls, plan_ports, service_env, urls
 from devstack.settings import StackSettings
 from devstack.stack import Stack
 from devstack.supervisor import Supervisor
@@ -183,6 +183,8 @@ def run(infra_only: bool) -> int:
             if "gateway" in where:
                 print(f"  API docs    {where['gateway']}/docs")
                 print(f"  websocket   {where['gateway'].replace('http', 'ws', 1)}/v1/ws")
+            for name, url in metrics_urls(ports).items():
+                print(f"  metrics     {name:<13} {url}")
             if "simulator" in where:
                 print(
                     "  customers   .venv/bin/omni sim drive --url "

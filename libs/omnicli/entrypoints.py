@@ -15,6 +15,7 @@ ENTRYPOINTS: dict[str, str] = {
     "media-worker": "media.__main__:worker",
     "media-api": "media.__main__:api",
     "gateway": "realtime.__main__:main",
+    "lag-exporter": "bus.lag_exporter:main",
     "simulator": "simulator.__main__:main",
 }
 

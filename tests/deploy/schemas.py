@@ -6,6 +6,7 @@ Each returns readable problems instead of raising, so tests can show what a brok
 import json
 from functools import cache
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -32,11 +33,25 @@ def compose_problems(doc: Manifest) -> list[str]:
     return [f"{err.json_path}: {err.message}" for err in validator.iter_errors(doc)]
 
 
+# Custom resources the overlays use, each with the schema its operator's CRD gives it.
+CRD_SCHEMAS = {"PrometheusRule": Path(__file__).with_name("prometheusrule.schema.json")}
+
+
+def crd_problems(doc: Manifest) -> list[str]:
+    schema = json.loads(CRD_SCHEMAS[doc["kind"]].read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    name = f"{doc.get('kind')}/{doc.get('metadata', {}).get('name')}"
+    return [f"{name} at {err.json_path}: {err.message}" for err in validator.iter_errors(doc)]
+
+
 def k8s_problems(docs: list[Manifest], versions: tuple[str, ...] = K8S_VERSIONS) -> list[str]:
     """Strict validation: unknown fields (a misspelt ``readinessProbe``) are errors too."""
     problems = []
     for doc in docs:
         name = f"{doc.get('kind')}/{doc.get('metadata', {}).get('name')}"
+        if doc.get("kind") in CRD_SCHEMAS:
+            problems += crd_problems(doc)
+            continue
         for version in versions:
             try:
                 kubernetes_validate.validate(doc, version, strict=True)

@@ -12,7 +12,7 @@ Who reads which class (the imports say, but not in a form a test can follow chea
 - ``libs/omnicli/settings.py``: the owner commands (the ``migrate`` job);
 - ``libs/devstack``: the development launcher only, never deployed;
 - ``libs/simulator``: the simulator;
-- the ``topics`` job reads ``KafkaSettings`` only;
+- the ``topics`` job reads ``KafkaSettings`` only, the ``lag-exporter`` that and its own;
 - any other class in libs/ (``config.shared`` and what comes after it): every service.
 """
 
@@ -31,7 +31,8 @@ SERVICE_PROCESSES: dict[str, tuple[str, ...]] = {
     "realtime": ("gateway",),
 }
 SERVICES = tuple(p for ps in SERVICE_PROCESSES.values() for p in ps)
-JOB_CLASSES = {"topics": ("KafkaSettings",)}
+# Processes that read only the shared classes named (the lag-exporter: the broker, its own).
+JOB_CLASSES = {"topics": ("KafkaSettings",), "lag-exporter": ("KafkaSettings", "LagSettings")}
 
 
 @dataclass(frozen=True)

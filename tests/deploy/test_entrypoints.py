@@ -23,6 +23,7 @@ PLANNED = {
     "media-worker": "services/media",
     "media-api": "services/media",
     "gateway": "services/realtime",
+    "lag-exporter": "libs/bus",
     "simulator": "libs/simulator",
 }
 COMPOSE_ONLY = {"simulator"}  # a demo of the customer side, not a production workload

@@ -98,6 +98,12 @@ async def test_each_message_type_becomes_one_row_and_a_realtime_event(
         "w-card",
         "w-quote",
     }
+    # Each new message's event happened when its webhook came in: what the gateway measures
+    # webhook → websocket frame from (gateway_event_to_frame_seconds).
+    received_at = {e.message.provider_message_id: e.occurred_at for e in events}
+    for e in created:
+        if isinstance(e, MessageCreated):
+            assert e.occurred_at == received_at[e.message.provider_message_id]
 
 
 async def test_same_event_five_times_makes_one_row(

@@ -1,7 +1,7 @@
 """Every HTTP service started by `omni dev`, the end-to-end tests or the benchmark gets an ops
 port of its own (OPS_PORT), apart from its public one."""
 
-from devstack.services import SPECS, ops_key, plan_ports, service_env
+from devstack.services import SPECS, metrics_urls, ops_key, plan_ports, service_env
 
 
 def test_each_http_api_gets_an_ops_port_apart_from_its_public_one() -> None:
@@ -14,3 +14,14 @@ def test_each_http_api_gets_an_ops_port_apart_from_its_public_one() -> None:
         if spec.public and spec.name != "simulator":
             assert env["OPS_PORT"] == str(ports[ops_key(spec.name)]), spec.name
             assert env["OPS_PORT"] != env[spec.port_env]
+
+
+def test_metrics_are_listed_at_every_service_ops_port_and_not_the_simulator() -> None:
+    ports = plan_ports([spec.name for spec in SPECS], prefer_dev_ports=False)
+    found = metrics_urls(ports)
+    assert "simulator" not in found
+    for spec in SPECS:
+        if spec.name == "simulator":
+            continue
+        env = service_env(spec.name, ports, {})
+        assert found[spec.name] == f"http://127.0.0.1:{env['OPS_PORT']}/metrics", spec.name

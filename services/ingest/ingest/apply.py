@@ -193,6 +193,8 @@ async def _messages(
         out.new.append(
             MessageCreated(
                 event_id=derived_id(e.event_id, "message"),
+                # When the webhook came in: the gateway measures webhook → frame from it.
+                occurred_at=e.occurred_at,
                 message=message_view(row),
                 traceparent=trace,
             )

@@ -14,6 +14,7 @@ Each event is serialized once and the same frame goes to every subscriber.
 import asyncio
 import contextlib
 import itertools
+from datetime import UTC, datetime
 from typing import Protocol
 from uuid import UUID
 
@@ -23,12 +24,14 @@ from aiokafka import AIOKafkaClient, AIOKafkaConsumer, TopicPartition
 from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 
+from bus.lag import reader_lag
 from bus.stream import Batches, Subscription, SubscriptionOptions
 from config.shared import KafkaSettings
 from contracts import topics
 from contracts.codec import decode
-from contracts.realtime import ConversationUpdated
+from contracts.realtime import ConversationUpdated, RealtimeEvent
 from db.tenant import tenant_tx
+from realtime import latency
 from realtime.feed import Admission, FeedEvent, admit, feed_event
 from realtime.session import Session, State
 from realtime.store import events as event_store
@@ -45,6 +48,9 @@ EVENTS = Counter("gateway_realtime_events_total", "Realtime events dispatched", 
 CONNECTIONS = Gauge("gateway_ws_connections", "Authenticated websocket connections")
 QUEUE_PEAK = Gauge("gateway_ws_send_queue_peak", "Largest send queue any connection reached")
 CLOSES = Counter("gateway_ws_closes_total", "Websocket connections closed by the gateway", ["code"])
+SUBSCRIPTIONS = Gauge(
+    "gateway_ws_subscriptions", "Channels subscribed to, over every connection of this gateway"
+)
 
 
 async def _partitions(kafka: KafkaSettings, topic: str) -> list[TopicPartition]:
@@ -89,6 +95,8 @@ class Hub:
         self._lock = asyncio.Lock()  # one dispatch or feed start at a time: cursor order
         self._subscription: Subscription | None = None
         self.peak_queue = 0
+        # Read at scrape time. A process runs one hub (tests that run several see the last).
+        SUBSCRIPTIONS.set_function(self.subscription_total)
 
     # -- subscribers --------------------------------------------------------------------------
 
@@ -117,6 +125,9 @@ class Hub:
                 async with tenant_tx(self._pool, tenant_id) as conn:
                     self._next[tenant_id] = await event_store.watermark(conn) + 1
             return self._next[tenant_id] - 1
+
+    def subscription_total(self) -> int:
+        return sum(len(s.session.channels) for subs in self._subscribers.values() for s in subs)
 
     def subscriber_count(self, tenant_id: UUID) -> int:
         return len(self._subscribers.get(tenant_id, ()))
@@ -196,11 +207,12 @@ class Hub:
                 await tail
 
     async def _on_batch(self, consumer: AIOKafkaConsumer, batches: Batches) -> None:
+        reader_lag(consumer, "gateway", batches)
         for records in batches.values():
             for record in records:
-                event = self._decode(record.value)
-                if event is not None:
-                    await self.dispatch(event)
+                decoded = self._decode(record.value)
+                if decoded is not None and await self.dispatch(decoded[0]):
+                    latency.observe(decoded[1], datetime.now(UTC))
                 # Let the writers run between events: a reader that keeps up then never sees
                 # a poll batch pile up in its queue all at once.
                 await asyncio.sleep(0)
@@ -246,7 +258,7 @@ class Hub:
         log.info("delivered committed events the topic had not", tenant_id=str(tenant_id))
         return head - expected + 1
 
-    def _decode(self, value: bytes) -> FeedEvent | None:
+    def _decode(self, value: bytes) -> tuple[FeedEvent, RealtimeEvent] | None:
         try:
             event = decode(topics.REALTIME, value)
         except ValidationError:
@@ -260,19 +272,21 @@ class Hub:
             if isinstance(event, ConversationUpdated)
             else event.message.conversation_id
         )
-        return feed_event(
+        feed = feed_event(
             event.tenant_id, event.cursor, event.type, conversation_id, value.decode()
         )
+        return feed, event
 
-    async def dispatch(self, event: FeedEvent) -> None:
-        """One event from the topic: deliver it, after any earlier cursors it reveals missing."""
+    async def dispatch(self, event: FeedEvent) -> bool:
+        """One event from the topic: deliver it, after any earlier cursors it reveals missing.
+        Whether it was delivered (not a duplicate, and some subscriber of its tenant is here)."""
         async with self._lock:
             expected = self._next.get(event.tenant_id)
             if expected is None:
-                return  # no subscriber of this tenant here
+                return False  # no subscriber of this tenant here
             decision = admit(expected, event.cursor)
             if decision is Admission.SKIP:
-                return
+                return False
             if decision is Admission.FILL_GAP:
                 try:
                     await self._fill(event.tenant_id, expected, event.cursor - 1)
@@ -282,6 +296,7 @@ class Hub:
                     self._reset(event.tenant_id, event.cursor - 1)
             self._deliver([event], source="topic")
             self._next[event.tenant_id] = event.cursor + 1
+            return True
 
     async def _fill(self, tenant_id: UUID, first: int, last: int) -> None:
         if last - first + 1 > self._max_gap:
