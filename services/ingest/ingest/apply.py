@@ -41,7 +41,7 @@ from ingest.views import (
     media_ref_of,
     preview,
 )
-from telemetry.trace import child
+from telemetry.tracing import child
 
 log = structlog.get_logger(__name__)
 
