@@ -27,9 +27,10 @@ from realtime.hub import Hub
 from realtime.session import CloseCode
 from realtime.settings import Config, GatewaySettings
 from realtime.ws import websocket_endpoint
-from telemetry import liveness
+from telemetry import liveness, tracing
 from telemetry.bodycap import BodyCap
 from telemetry.ops import ops_app
+from telemetry.serverspans import ServerSpans
 
 # The reader polls every 200 ms; this long without a poll means it is stuck.
 READER_STALL_S = 30.0
@@ -100,6 +101,9 @@ def create_app(config: Config) -> FastAPI:
     app.add_api_websocket_route("/v1/ws", websocket_endpoint)
     # Outermost: a body is refused before any other layer (or the token check) sees it.
     app.add_middleware(BodyCap, max_bytes=config.gateway.max_body_bytes)
+    if tracing.active:
+        # Outside the cap (it reads no body): a refused request is traced too.
+        app.add_middleware(ServerSpans)
 
     async def ready() -> dict[str, bool]:
         resources: Resources = app.state.resources

@@ -13,25 +13,29 @@ Each event is serialized once and the same frame goes to every subscriber.
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaClient, AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaClient, AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 
+from bus import tracecontext
 from bus.stream import Batches, Subscription, SubscriptionOptions
 from config.shared import KafkaSettings
 from contracts import topics
 from contracts.codec import decode
 from contracts.realtime import ConversationUpdated
 from db.tenant import tenant_tx
-from realtime.feed import Admission, FeedEvent, admit, feed_event
+from realtime.feed import Admission, FeedEvent, admit, feed_event, traced_frame
 from realtime.session import Session, State
 from realtime.store import events as event_store
+from telemetry import tracing
 
 log = structlog.get_logger(__name__)
 
@@ -198,9 +202,12 @@ class Hub:
     async def _on_batch(self, consumer: AIOKafkaConsumer, batches: Batches) -> None:
         for records in batches.values():
             for record in records:
-                event = self._decode(record.value)
-                if event is not None:
-                    await self.dispatch(event)
+                if tracing.active:
+                    await self._dispatch_traced(record)
+                else:
+                    event = self._decode(record.value)
+                    if event is not None:
+                        await self.dispatch(event)
                 # Let the writers run between events: a reader that keeps up then never sees
                 # a poll batch pile up in its queue all at once.
                 await asyncio.sleep(0)
@@ -247,6 +254,10 @@ class Hub:
         return head - expected + 1
 
     def _decode(self, value: bytes) -> FeedEvent | None:
+        decoded = self._decode_event(value)
+        return None if decoded is None else decoded[1]
+
+    def _decode_event(self, value: bytes) -> tuple[Any, FeedEvent] | None:
         try:
             event = decode(topics.REALTIME, value)
         except ValidationError:
@@ -260,9 +271,27 @@ class Hub:
             if isinstance(event, ConversationUpdated)
             else event.message.conversation_id
         )
-        return feed_event(
+        return event, feed_event(
             event.tenant_id, event.cursor, event.type, conversation_id, value.decode()
         )
+
+    async def _dispatch_traced(self, record: ConsumerRecord) -> None:
+        """``dispatch`` under a CONSUMER span continuing the record's trace (its header);
+        the frame carries the span's traceparent to the websocket writers."""
+        decoded = self._decode_event(record.value)
+        if decoded is None:
+            return
+        event, feed = decoded
+        headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+        attributes = tracecontext.event_attributes(event)
+        with tracing.span(
+            f"{topics.REALTIME} deliver",
+            parent=tracecontext.parent_of(headers, event) or "",
+            kind=SpanKind.CONSUMER,
+            attributes=attributes,
+        ) as span:
+            frame = traced_frame(feed.frame, tracing.traceparent_of(span), attributes)
+            await self.dispatch(dataclasses.replace(feed, frame=frame))
 
     async def dispatch(self, event: FeedEvent) -> None:
         """One event from the topic: deliver it, after any earlier cursors it reveals missing."""

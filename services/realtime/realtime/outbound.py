@@ -24,6 +24,7 @@ from realtime.errors import Conflict, Unprocessable
 from realtime.store import conversations, messages
 from realtime.views import conversation_view
 from realtime.window import window_open
+from telemetry import tracing
 
 _MIME_PREFIX = {"image": "image/", "video": "video/", "audio": "audio/", "sticker": "image/"}
 
@@ -136,10 +137,12 @@ async def queue_outbound(tx: Tx, conversation: asyncpg.Record, body: NewMessage)
     )
     updated = await conversations.get(tx.conn, conversation_id=conversation_id)
     assert updated is not None
+    # The request's span (tracing on), so the send's trace runs from here to its statuses.
+    trace = tracing.current_traceparent()
     await tx.record(
         [
-            MessageCreated(message=message_view(row)),
-            ConversationUpdated(conversation=conversation_view(updated)),
+            MessageCreated(message=message_view(row), traceparent=trace),
+            ConversationUpdated(conversation=conversation_view(updated), traceparent=trace),
         ]
     )
     request = SendRequested(
@@ -152,6 +155,7 @@ async def queue_outbound(tx: Tx, conversation: asyncpg.Record, body: NewMessage)
         client_message_id=body.client_message_id,
         content=wire,
         reply_to_provider_message_id=reply_to,
+        traceparent=trace,
     )
     tx.publish_after_commit(topics.OUTBOUND, request, conversation_key(tx.tenant_id, conversation))
     return row
