@@ -150,7 +150,8 @@ def run(infra_only: bool) -> int:
             "OMNI_AGENT_TOKEN": agent_token,
             "OMNI_ADMIN_TOKEN": admin_token,
         }
-        if sink is not None:
+        if sink is not None:  # a process started by hand with dev.env traces there too
+            dev_env["OTEL_EXPORTER_OTLP_ENDPOINT"] = sink.endpoint
             dev_env["OMNI_TRACES_FILE"] = str(sink.path)
         for part, address in stack.parts().items():
             print(f"  {part:<11} {address}")
