@@ -27,13 +27,16 @@ from realtime.hub import Hub
 from realtime.session import CloseCode
 from realtime.settings import Config, GatewaySettings
 from realtime.ws import websocket_endpoint
-from telemetry import liveness, tracing
+from telemetry import liveness
 from telemetry.bodycap import BodyCap
 from telemetry.ops import ops_app
-from telemetry.serverspans import ServerSpans
 
 # The reader polls every 200 ms; this long without a poll means it is stuck.
 READER_STALL_S = 30.0
+
+
+def _connection(scope: Scope) -> bool:
+    return bool(scope["type"] == "websocket")
 
 
 def create_app(config: Config) -> FastAPI:
@@ -92,6 +95,11 @@ def create_app(config: Config) -> FastAPI:
         description="The agents' REST API; live updates on the websocket /v1/ws "
         "(see docs/websocket-protocol.md).",
         lifespan=lifespan,
+        # FastAPI traces each request itself once tracing is set up (telemetry.tracing): a
+        # SERVER span named by its route, current while the route runs, so a send's events
+        # take it as their parent. A websocket connection is no span: it lives for hours; its
+        # frames are traced one by one (realtime.ws).
+        telemetry={"exclude": _connection},
     )
     errors.install(app)
     app.include_router(conversations.router)
@@ -101,9 +109,6 @@ def create_app(config: Config) -> FastAPI:
     app.add_api_websocket_route("/v1/ws", websocket_endpoint)
     # Outermost: a body is refused before any other layer (or the token check) sees it.
     app.add_middleware(BodyCap, max_bytes=config.gateway.max_body_bytes)
-    if tracing.active:
-        # Outside the cap (it reads no body): a refused request is traced too.
-        app.add_middleware(ServerSpans)
 
     async def ready() -> dict[str, bool]:
         resources: Resources = app.state.resources
