@@ -58,14 +58,6 @@ def setup(settings: TraceSettings, service: str) -> bool:
     return True
 
 
-def shutdown() -> None:
-    """Export what is buffered (processes also do this at exit)."""
-    provider = otel.get_tracer_provider()
-    flush = getattr(provider, "shutdown", None)
-    if callable(flush):
-        flush()
-
-
 def context_of(traceparent: str | None) -> Context | None:
     """The context a span continues: the remote parent named by ``traceparent``; ``None``
     (a new trace) when there is none or it is malformed."""
