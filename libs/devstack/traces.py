@@ -58,6 +58,10 @@ def spans_of(body: bytes) -> list[dict[str, Any]]:
                         "end_ns": span.end_time_unix_nano,
                         "status": _STATUS.get(span.status.code, str(span.status.code)),
                         "attributes": {a.key: _value(a.value) for a in span.attributes},
+                        "links": [
+                            {"trace_id": k.trace_id.hex(), "span_id": k.span_id.hex()}
+                            for k in span.links
+                        ],
                     }
                 )
     return out

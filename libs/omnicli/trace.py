@@ -5,7 +5,8 @@ prints where). A message's trip is every trace with a span about it: spans name 
 by our id (``omni.message_id``) or the provider's (``omni.provider_message_id``). An inbound
 message is one trace (webhook → websocket frame); an agent's send is one (request → provider
 call → websocket frames), and each status webhook the provider sends back is a trace of its
-own, printed after it. Everything but reading the file is pure.
+own, printed after it, whose span in ingest-worker links to the send's trace. Everything but
+reading the file is pure.
 """
 
 import argparse
@@ -71,7 +72,7 @@ def _depths(trace: Sequence[Span]) -> dict[str, int]:
 
 def render(trace: Sequence[Span]) -> list[str]:
     """One trace: a header, then a line per span (start after the trace's first span, duration,
-    service, name indented under its parent, and ERROR when it failed)."""
+    service, name indented under its parent, ERROR when it failed, the traces it links to)."""
     first = trace[0]["start_ns"]
     last = max(s["end_ns"] for s in trace)
     depth = _depths(trace)
@@ -81,6 +82,8 @@ def render(trace: Sequence[Span]) -> list[str]:
         duration = (span["end_ns"] - span["start_ns"]) / 1e6
         name = "  " * depth[span["span_id"]] + span["name"]
         failed = "  ERROR" if span.get("status") == "ERROR" else ""
+        for linked in span.get("links") or ():  # e.g. a status webhook's span to its send
+            failed += f"  (linked to trace {linked['trace_id']})"
         start = f"+{offset:.1f}"
         lines.append(f"  {start:>10} ms {duration:9.1f} ms  {span['service']:<14} {name}{failed}")
     return lines

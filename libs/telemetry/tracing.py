@@ -130,6 +130,18 @@ def _handling_span(traceparent: str | None) -> Span | None:
     return current if ctx.is_valid and f"{ctx.trace_id:032x}" == trace_id else None
 
 
+def link(traceparent: str | None, to: str | None, attributes: Attributes | None = None) -> None:
+    """Link the span handling ``traceparent``'s record to the span ``to`` names, in another
+    trace (a status webhook's span to the send it reports on): nothing with tracing off or
+    either one unknown."""
+    if not (active and to):
+        return
+    span = _handling_span(traceparent)
+    target = otel.get_current_span(context_of(to)).get_span_context() if span else None
+    if span is not None and target is not None and target.is_valid:
+        span.add_link(target, attributes)
+
+
 def end(spans: Sequence[Span], error: BaseException | None = None) -> None:
     for one in spans:
         if error is not None:

@@ -212,8 +212,16 @@ async def test_an_agent_send_is_one_trace_to_the_provider_and_its_statuses_follo
     assert steps[-1] == ("gateway", "websocket send")
     assert _ancestry_complete(send), render(send)
     # A status webhook: its own trace (the provider carries no context back), from its receipt
-    # to the agent's frame, found by the message's id.
+    # to the agent's frame, found by the message's id, its persist linked to the send's trace.
     assert any(_status_trace(t) for t in statuses), statuses
+    linked = {
+        link["trace_id"]
+        for trace in statuses
+        for s in trace
+        if s["name"] == "ingest-worker process"
+        for link in s.get("links", ())
+    }
+    assert linked == {send[0]["trace_id"]}, statuses
 
 
 def _status_trace(trace: list[Span]) -> bool:

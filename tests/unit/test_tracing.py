@@ -74,6 +74,18 @@ def test_each_record_of_a_batch_gets_a_span_and_events_made_for_it_name_that_spa
     assert one.parent is not None and f"{one.parent.trace_id:032x}" in (trace_id(a), trace_id(b))
 
 
+def test_a_status_span_links_to_the_send_it_reports_on(exported: InMemorySpanExporter) -> None:
+    send, status = new_traceparent(), new_traceparent()
+    record = SimpleNamespace(topic="omni.inbound", headers={}, event=_event(status))
+    with tracecontext.handling("ingest-worker process", [record]):
+        tracing.link(status, send, {"omni.link": "send"})
+        tracing.link(status, None)  # a message sent with tracing off: nothing to link
+    (span,) = exported.get_finished_spans()
+    (linked,) = span.links
+    assert f"{linked.context.trace_id:032x}" == trace_id(send)
+    assert f"{linked.context.span_id:016x}" == send[36:52]
+
+
 def test_a_failed_batch_ends_its_spans_as_errors(exported: InMemorySpanExporter) -> None:
     record = SimpleNamespace(topic="t", headers={}, event=_event(new_traceparent()))
     with pytest.raises(RuntimeError), tracecontext.handling("x process", [record]):

@@ -41,7 +41,7 @@ from ingest.views import (
     media_ref_of,
     preview,
 )
-from telemetry.tracing import child
+from telemetry.tracing import child, link
 
 log = structlog.get_logger(__name__)
 
@@ -358,6 +358,8 @@ async def _status(
         )
         event_id = derived_id(event.event_id, f"status:{provider_message_id}")
         if row is not None:
+            # The provider's webhook is a trace of its own: point it at the send it reports on.
+            link(event.traceparent, row["send_traceparent"], {"omni.link": "send"})
             out.new.append(
                 MessageUpdated(
                     event_id=event_id,

@@ -108,6 +108,8 @@ async def queue_outbound(tx: Tx, conversation: asyncpg.Record, body: NewMessage)
         now=datetime.now(UTC),
     )
     conversation_id: UUID = conversation["id"]
+    # The request's span (tracing on): the send's trace runs from here to the provider call.
+    trace = tracing.current_traceparent()
     reply_to = None
     if body.reply_to_message_id is not None:
         reply_to = await _provider_id(tx, conversation_id, body.reply_to_message_id, "reply_target")
@@ -126,6 +128,7 @@ async def queue_outbound(tx: Tx, conversation: asyncpg.Record, body: NewMessage)
         content=body.model_dump(mode="json"),
         reply_to_message_id=body.reply_to_message_id,
         reply_to_provider_message_id=reply_to,
+        send_traceparent=trace,  # the statuses' spans link back to it (migration 0011)
         **_columns(body.content),
     )
     if row is None:  # a concurrent request with the same key won the insert
@@ -137,8 +140,6 @@ async def queue_outbound(tx: Tx, conversation: asyncpg.Record, body: NewMessage)
     )
     updated = await conversations.get(tx.conn, conversation_id=conversation_id)
     assert updated is not None
-    # The request's span (tracing on), so the send's trace runs from here to its statuses.
-    trace = tracing.current_traceparent()
     await tx.record(
         [
             MessageCreated(message=message_view(row), traceparent=trace),
