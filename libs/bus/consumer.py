@@ -31,6 +31,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
+from bus import tracecontext
 from bus.deadletter import dead_letter
 from bus.deliveries import DeliveryLedger, RecordId
 from bus.publisher import PublisherBase
@@ -38,7 +39,7 @@ from bus.retrying import RetryOptions, T, with_retries
 from bus.stream import Batches, Subscription, SubscriptionOptions
 from config.shared import KafkaSettings
 from contracts.codec import decode
-from telemetry import liveness
+from telemetry import liveness, tracing
 
 log = structlog.get_logger(__name__)
 
@@ -209,7 +210,11 @@ class BatchConsumer:
         ledger = self._deliveries
         if good:
             try:
-                await (self._handle(good) if ledger is None else self._handle_counted(ledger, good))
+                if tracing.active:  # a span per record, for as long as its batch is handled
+                    with tracecontext.handling(f"{self._options.group_id} process", good):
+                        await self._handle_all(ledger, good)
+                else:
+                    await self._handle_all(ledger, good)
             finally:
                 self._consumer.resume(*self._consumer.paused())
         committed = {tp: records[-1].offset + 1 for tp, records in batches.items()}
@@ -223,6 +228,9 @@ class BatchConsumer:
         if ledger is not None:
             settled = {(tp.topic, tp.partition): n for tp, n in committed.items()}
             await self._durably(lambda: ledger.settled(self._options.group_id, settled))
+
+    async def _handle_all(self, ledger: DeliveryLedger | None, good: Sequence[Received]) -> None:
+        await (self._handle(good) if ledger is None else self._handle_counted(ledger, good))
 
     async def _handle_counted(self, ledger: DeliveryLedger, batch: Sequence[Received]) -> None:
         """``_handle`` with each start counted first. After a restart the unfinished records

@@ -22,10 +22,12 @@ from typing import Any, Self
 from aiokafka.partitioner import murmur2
 from faststream.kafka import KafkaBroker
 
+from bus import tracecontext
 from config.shared import KafkaSettings
 from contracts import topics
 from contracts.codec import encode
 from contracts.envelope import Event
+from telemetry import tracing
 
 
 @dataclass(frozen=True)
@@ -123,17 +125,41 @@ class Publisher(PublisherBase):
         (``TimeoutError``) not acknowledged by the deadline, in which case an item may still
         reach the topic. Items of one call keep their order within each partition: each is
         handed over before the next, and all are awaited together."""
+        if tracing.active:
+            await self._publish_traced(items)
+            return
         acks = []
         for item in items:
             headers = {name: value.decode() for name, value in headers_for(item.event)}
-            acks.append(
-                await self._topics[item.topic].publish(
-                    encode(item.event),
-                    key=item.key.encode() if item.key is not None else None,
-                    headers=headers,
-                    no_confirm=True,
-                )
-            )
+            acks.append(await self._hand_over(item, headers))
         if acks:
             async with asyncio.timeout(self._ack_timeout_s):
                 await asyncio.gather(*acks)
+
+    async def _hand_over(self, item: Outgoing, headers: dict[str, str]) -> Any:
+        return await self._topics[item.topic].publish(
+            encode(item.event),
+            key=item.key.encode() if item.key is not None else None,
+            headers=headers,
+            no_confirm=True,
+        )
+
+    async def _publish_traced(self, items: Sequence[Outgoing]) -> None:
+        """``publish_many`` with a PRODUCER span per item (``bus.tracecontext``)."""
+        spans, acks = [], []
+        error: BaseException | None = None
+        try:
+            for item in items:
+                span, headers = tracecontext.publish_span(
+                    item.topic, item.event, headers_for(item.event)
+                )
+                spans.append(span)
+                acks.append(await self._hand_over(item, {n: v.decode() for n, v in headers}))
+            if acks:
+                async with asyncio.timeout(self._ack_timeout_s):
+                    await asyncio.gather(*acks)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            tracing.end(spans, error)

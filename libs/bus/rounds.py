@@ -22,10 +22,12 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
 
+from bus import tracecontext
 from bus.batching import Pending, TopicPartition, plan
 from bus.publisher import Outgoing, PublisherBase, headers_for, partition_for, placement
 from config.shared import KafkaSettings
 from contracts.codec import encode
+from telemetry import tracing
 
 Ack = asyncio.Future[object]  # a batch's delivery future, from ``send_batch``
 
@@ -80,6 +82,9 @@ class RoundPublisher(PublisherBase):
             return
         if self._flusher is None or self._flusher.done():
             raise RuntimeError("the publisher is not running")
+        if tracing.active:
+            await self._publish_traced(items)
+            return
         pending = Pending(
             records=[
                 (
@@ -92,6 +97,9 @@ class RoundPublisher(PublisherBase):
             ],
             done=asyncio.get_running_loop().create_future(),
         )
+        await self._submit(pending)
+
+    async def _submit(self, pending: Pending) -> None:
         self._queue.append(pending)
         self._wakeup.set()
         if len(self._queue) >= self._small_round:
@@ -99,6 +107,27 @@ class RoundPublisher(PublisherBase):
         # A caller that gives up (a timeout cancels ``done``) stops waiting; its records still
         # go out with the round they were queued for.
         await pending.done
+
+    async def _publish_traced(self, items: Sequence[Outgoing]) -> None:
+        """``publish_many`` with a PRODUCER span per item (``bus.tracecontext``), ended once
+        the round holding it is acknowledged."""
+        spans, records = [], []
+        for item in items:
+            span, headers = tracecontext.publish_span(
+                item.topic, item.event, headers_for(item.event)
+            )
+            spans.append(span)
+            key = item.key.encode() if item.key is not None else None
+            records.append((item.topic, key, encode(item.event), headers))
+        pending = Pending(records=records, done=asyncio.get_running_loop().create_future())
+        error: BaseException | None = None
+        try:
+            await self._submit(pending)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            tracing.end(spans, error)
 
     async def publish_raw(
         self, topic: str, value: bytes, key: bytes | None, headers: list[tuple[str, bytes]]

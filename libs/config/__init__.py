@@ -10,6 +10,7 @@ from config.shared import (
     KafkaSettings,
     LogSettings,
     S3Settings,
+    TraceSettings,
 )
 
 __all__ = [
@@ -22,5 +23,6 @@ __all__ = [
     "LogSettings",
     "S3Settings",
     "SettingsError",
+    "TraceSettings",
     "load",
 ]

@@ -14,6 +14,7 @@
 | PROVIDER_EGRESS | ``internet`` (deployment) or ``loopback``: provider calls only to this machine |
 | PROVIDER_EGRESS_ALLOW | ``host[:port]`` list reachable although not public (the simulator) |
 | PROVIDER_ALLOW_HTTP | ``true`` lets provider calls use plain http (development only) |
+| OTEL_EXPORTER_OTLP_ENDPOINT | OTLP/HTTP collector traces go to (unset: tracing off) |
 | OMNI_ENV | ``production`` refuses development defaults at startup (``config.production``) |
 """
 
@@ -111,3 +112,24 @@ class EnvironmentSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OMNI_", extra="ignore")
 
     env: Literal["development", "production"] = "development"
+
+
+class TraceSettings(BaseSettings):
+    """OpenTelemetry's own variables: spans are exported over OTLP/HTTP to
+    ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``, or to ``OTEL_EXPORTER_OTLP_ENDPOINT`` + ``/v1/traces``;
+    neither set (or ``OTEL_SDK_DISABLED=true``): tracing is off (``telemetry.tracing``)."""
+
+    model_config = SettingsConfigDict(env_prefix="OTEL_", extra="ignore")
+
+    exporter_otlp_endpoint: str | None = None
+    exporter_otlp_traces_endpoint: str | None = None
+    sdk_disabled: bool = False
+
+    def traces_endpoint(self) -> str | None:
+        if self.sdk_disabled:
+            return None
+        if self.exporter_otlp_traces_endpoint:
+            return self.exporter_otlp_traces_endpoint
+        if self.exporter_otlp_endpoint:
+            return self.exporter_otlp_endpoint.rstrip("/") + "/v1/traces"
+        return None

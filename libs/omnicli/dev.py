@@ -22,6 +22,7 @@ from devstack.services import BY_NAME, SPECS, metrics_urls, plan_ports, service_
 from devstack.settings import StackSettings
 from devstack.stack import Stack
 from devstack.supervisor import Supervisor
+from devstack.traces import TraceSink
 from devstack.web import build_web
 from omnicli.entrypoints import ENTRYPOINTS
 
@@ -85,6 +86,22 @@ def sign_in_url(gateway: str, token: str, media: str | None) -> str:
     return f"{gateway}/#{fragment}"
 
 
+def dev_traces(env: dict[str, str], state: Path) -> tuple[TraceSink | None, str]:
+    """Tracing for development: the services export to the operator's collector when
+    ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, otherwise to a receiver started here that keeps
+    the spans in ``state/traces.jsonl`` for ``omni trace`` (updates ``env``). Where they go."""
+    if env.get("OTEL_SDK_DISABLED", "").lower() == "true":
+        return None, "off (OTEL_SDK_DISABLED)"
+    given = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    if given:
+        return None, f"exported to {given}"
+    sink = TraceSink(state / "traces.jsonl").start()
+    env["OTEL_EXPORTER_OTLP_ENDPOINT"] = sink.endpoint
+    # Export every half second (the SDK's default is 5 s): `omni trace` right after a message.
+    env.setdefault("OTEL_BSP_SCHEDULE_DELAY", "500")
+    return sink, f"{sink.path} (OTLP/HTTP at {sink.endpoint}; `omni trace MESSAGE_ID`)"
+
+
 def run(infra_only: bool) -> int:
     settings = StackSettings()
     state = settings.omni_state_dir.resolve()
@@ -97,6 +114,7 @@ def run(infra_only: bool) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     supervisor: Supervisor | None = None
+    sink: TraceSink | None = None
     try:
         print("starting infrastructure ...", flush=True)
         endpoints = stack.start()
@@ -112,6 +130,7 @@ def run(infra_only: bool) -> int:
             **secrets_env,
             "LOG_FORMAT": "console",
         }
+        sink, traces = dev_traces(env, state)
         auth = AuthSettings(
             algorithm="HS256",
             secret=SecretStr(env["JWT_SECRET"]),
@@ -131,8 +150,12 @@ def run(infra_only: bool) -> int:
             "OMNI_AGENT_TOKEN": agent_token,
             "OMNI_ADMIN_TOKEN": admin_token,
         }
+        if sink is not None:  # a process started by hand with dev.env traces there too
+            dev_env["OTEL_EXPORTER_OTLP_ENDPOINT"] = sink.endpoint
+            dev_env["OMNI_TRACES_FILE"] = str(sink.path)
         for part, address in stack.parts().items():
             print(f"  {part:<11} {address}")
+        print(f"  traces      {traces}")
         names = [s.name for s in SPECS if s.name in ENTRYPOINTS]
         if infra_only or not names:
             if not names:
@@ -202,6 +225,8 @@ def run(infra_only: bool) -> int:
         print("stopping ...", flush=True)
         if supervisor is not None:
             supervisor.stop_all()
+        if sink is not None:
+            sink.stop()  # after the services, which export their last spans as they exit
         stack.stop()
         print("stopped", flush=True)
     return 0

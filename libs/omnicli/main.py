@@ -292,10 +292,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_credentials_rotate)
 
-    from omnicli import sim, webhook
+    from omnicli import sim, trace, webhook
 
     sim.add_parser(sub)
     webhook.add_parser(sub)
+    trace.add_parser(sub)
 
     p = sub.add_parser("run", help="run one service entry point (as deployments do)")
     p.add_argument("name", help="entry point name, e.g. ingest-api")

@@ -54,7 +54,9 @@ def ops_routes(ready: ReadyCheck) -> APIRouter:
 def ops_app(ready: ReadyCheck) -> FastAPI:
     """The ops endpoints as an app of their own (no lifespan: the process's other work owns the
     resources ``ready`` checks; until they exist it answers 503)."""
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    # Not traced: probes and scrapes every few seconds would bury the traces of real work
+    # (FastAPI traces every app by itself once a tracer provider is set).
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, telemetry={"tracing": False})
     app.include_router(ops_routes(ready))
     return app
 

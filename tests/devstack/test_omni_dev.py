@@ -24,6 +24,7 @@ def test_omni_dev_starts_the_infrastructure_and_stops_cleanly_on_ctrl_c(tmp_path
         k: v
         for k, v in os.environ.items()
         if k not in ("DATABASE_URL", "APP_DATABASE_URL", "KAFKA_BOOTSTRAP", "S3_ENDPOINT")
+        and not k.startswith("OTEL_")
     }
     env["OMNI_STATE_DIR"] = str(tmp_path / "state")
     proc = subprocess.Popen(
@@ -49,6 +50,10 @@ def test_omni_dev_starts_the_infrastructure_and_stops_cleanly_on_ctrl_c(tmp_path
         assert part in output
     dev_env = (tmp_path / "state" / "dev.env").read_text()
     assert "KAFKA_BOOTSTRAP=" in dev_env and "OMNI_AGENT_TOKEN=" in dev_env
+    # where traces go: a receiver of its own, its file named for `omni trace`
+    traces = str(tmp_path / "state" / "traces.jsonl")
+    assert f"traces      {traces} (OTLP/HTTP at http://127.0.0.1:" in output
+    assert f"OMNI_TRACES_FILE='{traces}'" in dev_env
     assert _children_using(tmp_path), "the embedded parts should be running"
 
     proc.send_signal(signal.SIGINT)

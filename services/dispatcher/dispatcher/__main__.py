@@ -17,6 +17,7 @@ from config import (
     KafkaSettings,
     LogSettings,
     S3Settings,
+    TraceSettings,
     load,
 )
 from contracts import topics
@@ -32,6 +33,7 @@ from dispatcher.worker import outbound_consumer
 from providers.http import create_client
 from providers.registry import client as provider_client
 from telemetry import logging as telemetry_logging
+from telemetry import tracing
 from telemetry.ops import serve_ops
 
 log = structlog.get_logger(__name__)
@@ -42,6 +44,7 @@ async def run() -> None:
     kafka = load(KafkaSettings)
     s3_settings = load(S3Settings)
     telemetry_logging.configure(load(LogSettings), "dispatcher")
+    tracing.setup(load(TraceSettings), "dispatcher")
     vault = Vault.from_settings(load(CredentialSettings))
     pool = await create_pool(load(DatabaseSettings))
     stop = asyncio.Event()

@@ -19,7 +19,7 @@ from dispatcher import store
 from dispatcher.deps import Deps
 from dispatcher.failures import Failed
 from dispatcher.transient import retrying
-from telemetry.trace import child
+from telemetry.tracing import child
 
 log = structlog.get_logger(__name__)
 

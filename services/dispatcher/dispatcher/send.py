@@ -14,6 +14,7 @@ import time
 from uuid import UUID
 
 import structlog
+from opentelemetry.trace import SpanKind
 
 from bus.consumer import Received
 from contracts import OutboundMedia, SendRequested
@@ -27,6 +28,7 @@ from dispatcher.inflight import await_claim
 from dispatcher.integration import Ready, open_integration
 from providers.base import SendRequest, SendResult
 from providers.errors import ProviderFailure, Retryable
+from telemetry import tracing
 
 log = structlog.get_logger(__name__)
 
@@ -107,7 +109,12 @@ async def _send(
                 raise ClaimLost
         started = time.monotonic()
         try:
-            return await ready.client.send(request)
+            with tracing.span(
+                f"{provider} send",
+                kind=SpanKind.CLIENT,
+                attributes={"omni.provider": provider, "omni.message_id": str(event.message_id)},
+            ):
+                return await ready.client.send(request)
         except Retryable:
             # The provider answered (or never got) the call and said "not now": nothing was
             # sent, so the next attempt, here or after a crash, may claim it again. An

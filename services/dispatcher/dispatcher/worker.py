@@ -5,9 +5,12 @@ conversation arrive here one at a time and in order; conversations run side by s
 """
 
 import structlog
+from opentelemetry.trace import SpanKind
 
+from bus import tracecontext
 from bus.consumer import Received
 from bus.publisher import Publisher
+from bus.tracecontext import event_attributes
 from config.shared import KafkaSettings
 from contracts import MarkReadRequested, SendRequested, topics
 from dispatcher.deps import Deps
@@ -15,12 +18,28 @@ from dispatcher.lanes import LaneConsumer, LaneOptions
 from dispatcher.markread import handle_mark_read
 from dispatcher.send import handle_send
 from dispatcher.settings import DispatcherSettings
+from telemetry import tracing
 from telemetry.trace import trace_id
 
 
 async def handle_record(deps: Deps, received: Received) -> None:
     event = received.event
     structlog.contextvars.bind_contextvars(trace_id=trace_id(event.traceparent))
+    if tracing.active:
+        # The record's span is current while it is handled (its lane's task), so the provider
+        # call and the events recorded are under it (``tracing.child``).
+        with tracing.span(
+            "dispatcher process",
+            parent=tracecontext.parent_of(received.headers, event) or "",
+            kind=SpanKind.CONSUMER,
+            attributes={"messaging.destination.name": received.topic, **event_attributes(event)},
+        ):
+            await _handle(deps, received, event)
+        return
+    await _handle(deps, received, event)
+
+
+async def _handle(deps: Deps, received: Received, event: object) -> None:
     if isinstance(event, SendRequested):
         await handle_send(deps, received, event)
     elif isinstance(event, MarkReadRequested):

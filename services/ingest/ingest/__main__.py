@@ -2,8 +2,9 @@
 
 import asyncio
 
-from config import DatabaseSettings, KafkaSettings, LogSettings, load
+from config import DatabaseSettings, KafkaSettings, LogSettings, TraceSettings, load
 from ingest.settings import IngestSettings
+from telemetry import tracing
 from telemetry.logging import configure
 
 
@@ -13,6 +14,7 @@ def worker() -> None:
     settings = load(IngestSettings)
     db, kafka = load(DatabaseSettings), load(KafkaSettings)
     configure(load(LogSettings), "ingest-worker")
+    tracing.setup(load(TraceSettings), "ingest-worker")
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -26,6 +28,7 @@ def api() -> None:
     from ingest.api import serve
 
     configure(load(LogSettings), "ingest-api")
+    tracing.setup(load(TraceSettings), "ingest-api")
     serve(load(IngestSettings))
 
 

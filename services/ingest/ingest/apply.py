@@ -35,7 +35,7 @@ from ingest.views import (
     media_of,
     preview,
 )
-from telemetry.trace import child
+from telemetry.tracing import child
 
 log = structlog.get_logger(__name__)
 

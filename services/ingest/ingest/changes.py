@@ -13,7 +13,7 @@ from db.snapshots import message_view
 from db.tenant import Connection
 from ingest import amend, persist
 from ingest.views import PREVIEW_MAX, conversation_view, derived_id
-from telemetry.trace import child
+from telemetry.tracing import child
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from contracts import ContactSynced, ConversationUpdated, MessageReceived, Provi
 from db.tenant import Connection
 from ingest import persist
 from ingest.views import conversation_view, derived_id
-from telemetry.trace import child
+from telemetry.tracing import child
 
 log = structlog.get_logger(__name__)
 

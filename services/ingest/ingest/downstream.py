@@ -26,7 +26,7 @@ from contracts import (
 from db.tenant import Connection
 from ingest import parked, persist, reconcile
 from ingest.views import derived_id, media_ref_of
-from telemetry.trace import child
+from telemetry.tracing import child
 
 REALTIME: TypeAdapter[Any] = TypeAdapter(RealtimeEvent)
 

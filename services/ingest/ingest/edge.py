@@ -16,12 +16,14 @@ from collections.abc import Callable, Mapping
 import orjson
 import structlog
 from fastapi import FastAPI
+from opentelemetry.trace import SpanKind
 from starlette.datastructures import QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ingest.errors import BodyTooLarge, Refused, Unavailable, UnknownIntegration
 from ingest.metrics import REJECTIONS, UNKNOWN_PROVIDER, known_provider, provider_label
 from ingest.receive import Receiver
+from telemetry import tracing
 from telemetry.trace import child
 
 log = structlog.get_logger(__name__)
@@ -100,9 +102,36 @@ class WebhookEdge:
             REJECTIONS.labels(UNKNOWN_PROVIDER, UnknownIntegration.code).inc()
             await _answer(send, 404, _NO_SUCH_PROVIDER, problem=True)
             return
+        if tracing.active:
+            # The webhook's receipt starts the trace (or continues one the sender began).
+            with tracing.span(
+                f"webhook {provider}",
+                parent=headers.get("traceparent") or "",
+                kind=SpanKind.SERVER,
+                attributes={"omni.provider": provider},
+            ) as span:
+                status = await self._webhook(
+                    provider, key, headers, scope, receive, send, tracing.traceparent_of(span)
+                )
+                span.set_attribute("http.response.status_code", status)
+            return
+        await self._webhook(
+            provider, key, headers, scope, receive, send, child(headers.get("traceparent"))
+        )
+
+    async def _webhook(
+        self,
+        provider: str,
+        key: str | None,
+        headers: Mapping[str, str],
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        trace: str,
+    ) -> int:
+        """Receive one webhook; the status answered."""
         try:
             body = await self._body(headers, receive)
-            trace = child(headers.get("traceparent"))
             receiver = self._receiver()
             if key is None:
                 count = await receiver.meta_app_webhook(headers, body, trace)
@@ -114,12 +143,13 @@ class WebhookEdge:
                 )
         except Refused as exc:
             await _answer(send, exc.status, refusal(provider, exc), problem=True)
-            return
+            return exc.status
         except Unavailable as exc:
             body = problem(exc.status, exc.code, str(exc))
             await _answer(send, exc.status, body, problem=True, retry_after=str(exc.retry_after_s))
-            return
+            return exc.status
         await _answer(send, 200, orjson.dumps({"status": "accepted", "events": count}))
+        return 200
 
     async def _body(self, headers: Mapping[str, str], receive: Receive) -> bytes:
         """The raw body, refused with 413 as soon as it exceeds the limit (never read whole)."""

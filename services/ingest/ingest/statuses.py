@@ -11,7 +11,7 @@ from db.tenant import Connection
 from ingest import echoes, parked, persist
 from ingest.downstream import Downstream, again, unpark_keys
 from ingest.views import derived_id
-from telemetry.trace import child
+from telemetry.tracing import child, link
 
 
 async def unpark(conn: Connection, statuses: list[StatusReported], out: Downstream) -> None:
@@ -41,6 +41,8 @@ async def apply(conn: Connection, tenant_id: UUID, event: StatusReported, out: D
         )
         event_id = derived_id(event.event_id, f"status:{provider_message_id}")
         if row is not None:
+            # The provider's webhook is a trace of its own: point it at the send it reports on.
+            link(event.traceparent, row["send_traceparent"], {"omni.link": "send"})
             out.new.append(
                 MessageUpdated(
                     event_id=event_id,

@@ -23,6 +23,7 @@ from config import (
     KafkaSettings,
     LogSettings,
     S3Settings,
+    TraceSettings,
     load,
 )
 from credentials import Vault
@@ -36,6 +37,7 @@ from media.settings import MediaSettings
 from media.storage import open_store
 from providers.base import ProviderClient
 from providers.registry import client
+from telemetry import tracing
 from telemetry.logging import configure
 from telemetry.ops import serve_ops, serve_with_ops
 
@@ -118,6 +120,7 @@ async def _run_worker(settings: MediaSettings) -> None:
 
 def worker() -> None:
     configure(load(LogSettings), "media-worker")
+    tracing.setup(load(TraceSettings), "media-worker")
     asyncio.run(_run_worker(load(MediaSettings)))
 
 
@@ -132,6 +135,7 @@ async def _run_api(settings: MediaSettings) -> None:
 
 def api() -> None:
     configure(load(LogSettings), "media-api")
+    tracing.setup(load(TraceSettings), "media-api")
     asyncio.run(_run_api(load(MediaSettings)))
 
 

@@ -40,7 +40,7 @@ from media.transfer import StoredMedia, store_stream
 from media.views import update_event_id
 from providers.base import ProviderClient
 from providers.errors import ProviderFailure, RateLimited, Retryable
-from telemetry.trace import child
+from telemetry.tracing import child
 
 log = structlog.get_logger(__name__)
 

@@ -10,8 +10,10 @@ import asyncio
 
 import structlog
 
+from config import TraceSettings, load
 from realtime.app import create_app, server_config
 from realtime.settings import Config, load_config
+from telemetry import tracing
 from telemetry.logging import configure
 from telemetry.ops import serve_with_ops
 
@@ -26,6 +28,7 @@ async def serve(config: Config) -> None:
 def main() -> None:
     config = load_config()
     configure(config.log, "gateway")
+    tracing.setup(load(TraceSettings), "gateway")
     log = structlog.get_logger("realtime")
     log.info("gateway starting", port=config.gateway.port)
     asyncio.run(serve(config))

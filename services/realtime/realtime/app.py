@@ -36,6 +36,10 @@ from telemetry.ops import ops_app
 READER_STALL_S = 30.0
 
 
+def _connection(scope: Scope) -> bool:
+    return bool(scope["type"] == "websocket")
+
+
 def create_app(config: Config) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -92,6 +96,11 @@ def create_app(config: Config) -> FastAPI:
         description="The agents' REST API; live updates on the websocket /v1/ws "
         "(see docs/websocket-protocol.md).",
         lifespan=lifespan,
+        # FastAPI traces each request itself once tracing is set up (telemetry.tracing): a
+        # SERVER span named by its route, current while the route runs, so a send's events
+        # take it as their parent. A websocket connection is no span: it lives for hours; its
+        # frames are traced one by one (realtime.ws).
+        telemetry={"exclude": _connection},
     )
     errors.install(app)
     app.include_router(conversations.router)

@@ -24,6 +24,22 @@ class FeedEvent:
         return channels_of(self.type, self.conversation_id)
 
 
+class TracedFrame(str):
+    """A frame that carries the trace of its event (tracing on only): the websocket writer
+    sends it under a span of that trace. A ``str`` still, so the pure session moves it as any
+    other frame."""
+
+    traceparent: str
+    attributes: dict[str, str]
+
+
+def traced_frame(frame: str, traceparent: str, attributes: dict[str, str]) -> TracedFrame:
+    traced = TracedFrame(frame)
+    traced.traceparent = traceparent
+    traced.attributes = attributes
+    return traced
+
+
 def build_frame(cursor: int, event_json: str) -> str:
     """``event_json`` is the event exactly as produced (topic value or stored payload)."""
     return f'{{"type":"event","cursor":{cursor},"event":{event_json}}}'

@@ -13,6 +13,7 @@ Each event is serialized once and the same frame goes to every subscriber.
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 from datetime import UTC, datetime
 from typing import Protocol
@@ -20,10 +21,12 @@ from uuid import UUID
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaClient, AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaClient, AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 
+from bus import tracecontext
 from bus.lag import reader_lag
 from bus.stream import Batches, Subscription, SubscriptionOptions
 from config.shared import KafkaSettings
@@ -32,9 +35,10 @@ from contracts.codec import decode
 from contracts.realtime import ConversationUpdated, RealtimeEvent
 from db.tenant import tenant_tx
 from realtime import latency
-from realtime.feed import Admission, FeedEvent, admit, feed_event
+from realtime.feed import Admission, FeedEvent, admit, feed_event, traced_frame
 from realtime.session import Session, State
 from realtime.store import events as event_store
+from telemetry import tracing
 
 log = structlog.get_logger(__name__)
 
@@ -211,8 +215,14 @@ class Hub:
         for records in batches.values():
             for record in records:
                 decoded = self._decode(record.value)
-                if decoded is not None and await self.dispatch(decoded[0]):
-                    latency.observe(decoded[1], datetime.now(UTC))
+                if decoded is not None:
+                    feed, event = decoded
+                    if tracing.active:
+                        delivered = await self._dispatch_traced(record, feed, event)
+                    else:
+                        delivered = await self.dispatch(feed)
+                    if delivered:
+                        latency.observe(event, datetime.now(UTC))
                 # Let the writers run between events: a reader that keeps up then never sees
                 # a poll batch pile up in its queue all at once.
                 await asyncio.sleep(0)
@@ -276,6 +286,22 @@ class Hub:
             event.tenant_id, event.cursor, event.type, conversation_id, value.decode()
         )
         return feed, event
+
+    async def _dispatch_traced(
+        self, record: ConsumerRecord, feed: FeedEvent, event: RealtimeEvent
+    ) -> bool:
+        """``dispatch`` under a CONSUMER span continuing the record's trace (its header);
+        the frame carries the span's traceparent to the websocket writers."""
+        headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+        attributes = tracecontext.event_attributes(event)
+        with tracing.span(
+            f"{topics.REALTIME} deliver",
+            parent=tracecontext.parent_of(headers, event) or "",
+            kind=SpanKind.CONSUMER,
+            attributes=attributes,
+        ) as span:
+            frame = traced_frame(feed.frame, tracing.traceparent_of(span), attributes)
+            return await self.dispatch(dataclasses.replace(feed, frame=frame))
 
     async def dispatch(self, event: FeedEvent) -> bool:
         """One event from the topic: deliver it, after any earlier cursors it reveals missing.

@@ -24,6 +24,7 @@ from realtime.errors import Conflict, Unprocessable
 from realtime.store import conversations, messages
 from realtime.views import conversation_view
 from realtime.window import window_open
+from telemetry import tracing
 
 _MIME_PREFIX = {"image": "image/", "video": "video/", "audio": "audio/", "sticker": "image/"}
 
@@ -107,6 +108,8 @@ async def queue_outbound(tx: Tx, conversation: asyncpg.Record, body: NewMessage)
         now=datetime.now(UTC),
     )
     conversation_id: UUID = conversation["id"]
+    # The request's span (tracing on): the send's trace runs from here to the provider call.
+    trace = tracing.current_traceparent()
     reply_to = None
     if body.reply_to_message_id is not None:
         reply_to = await _provider_id(tx, conversation_id, body.reply_to_message_id, "reply_target")
@@ -125,6 +128,7 @@ async def queue_outbound(tx: Tx, conversation: asyncpg.Record, body: NewMessage)
         content=body.model_dump(mode="json"),
         reply_to_message_id=body.reply_to_message_id,
         reply_to_provider_message_id=reply_to,
+        send_traceparent=trace,  # the statuses' spans link back to it (migration 0011)
         **_columns(body.content),
     )
     if row is None:  # a concurrent request with the same key won the insert
@@ -138,8 +142,8 @@ async def queue_outbound(tx: Tx, conversation: asyncpg.Record, body: NewMessage)
     assert updated is not None
     await tx.record(
         [
-            MessageCreated(message=message_view(row)),
-            ConversationUpdated(conversation=conversation_view(updated)),
+            MessageCreated(message=message_view(row), traceparent=trace),
+            ConversationUpdated(conversation=conversation_view(updated), traceparent=trace),
         ]
     )
     request = SendRequested(
@@ -152,6 +156,7 @@ async def queue_outbound(tx: Tx, conversation: asyncpg.Record, body: NewMessage)
         client_message_id=body.client_message_id,
         content=wire,
         reply_to_provider_message_id=reply_to,
+        traceparent=trace,
     )
     tx.publish_after_commit(topics.OUTBOUND, request, conversation_key(tx.tenant_id, conversation))
     return row

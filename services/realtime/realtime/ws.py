@@ -11,6 +11,7 @@ import time
 
 import structlog
 from fastapi import WebSocket
+from opentelemetry.trace import SpanKind
 from starlette.websockets import WebSocketDisconnect
 
 from auth.tokens import Principal
@@ -20,6 +21,7 @@ from realtime.channels import Channel
 from realtime.deps import Resources
 from realtime.direct import DirectWriter
 from realtime.errors import ApiError
+from realtime.feed import TracedFrame
 from realtime.hub import record_close
 from realtime.session import (
     Action,
@@ -34,6 +36,7 @@ from realtime.session import (
 from realtime.settings import origin_allowed
 from realtime.store import events as event_store
 from realtime.wire import SharedFrame
+from telemetry import tracing
 
 log = structlog.get_logger(__name__)
 
@@ -147,10 +150,23 @@ class Connection:
             if isinstance(frame, Close):
                 await self.ws.close(frame.code, frame.reason)
                 return False
-            await self.ws.send_text(frame)
+            if tracing.active and type(frame) is TracedFrame:
+                await self._send_traced(frame)
+            else:
+                await self.ws.send_text(frame)
         if direct is not None and shared:
             await direct.write(shared)
         return True
+
+    async def _send_traced(self, frame: TracedFrame) -> None:
+        """The frame's write (until the transport took it) as the last span of its trace."""
+        with tracing.span(
+            "websocket send",
+            parent=frame.traceparent,
+            kind=SpanKind.PRODUCER,
+            attributes={**frame.attributes, "omni.user_id": self.session.user_id or ""},
+        ):
+            await self.ws.send_text(frame)
 
     async def _read(self) -> None:
         try:
