@@ -7,7 +7,7 @@ it (same sources as the parsers: ``providers.meta.parse``/``content``, ``provide
 - ``contact_sync`` / ``contact_removed``: the business saved (``name`` is the saved name) or
   deleted the customer in its app's address book (Meta ``smb_app_state_sync``);
 - ``system``: WhatsApp's note that the customer moved to the number in ``text`` (Meta);
-- ``order``: a cart from the catalog (Meta); ``template``: a template message a business sent
+- ``order``: a cart from the catalog (Meta, Z-API); ``template``: a template message a business sent
   to this number (Evolution, Z-API); ``group``: a text in a group chat the customer wrote in.
 """
 
@@ -24,7 +24,7 @@ _ONLY = {
     "contact_sync": {Provider.META},
     "contact_removed": {Provider.META},
     "system": {Provider.META},
-    "order": {Provider.META},
+    "order": {Provider.META, Provider.ZAPI},
     "template": {Provider.EVOLUTION, Provider.ZAPI},
 }
 BUSINESS_PHONE = "15550000000"
@@ -142,6 +142,18 @@ def _zapi(wire: dict[str, Any], who: webhooks.Customer, spec: webhooks.InboundSp
             "hydratedButtons": [
                 {"index": 0, "quickReplyButton": {"displayText": "OK", "id": "ok"}}
             ],
+        }
+    elif spec.kind == "order":  # the docs' cart example, one product
+        del wire["text"]
+        product = {"quantity": 2, "name": "Sim product", "productId": "5338924696127051"}
+        wire["order"] = {
+            "itemCount": 1,
+            "orderId": "422508169684569",
+            "message": spec.text,
+            "orderTitle": "Sim product",
+            "currency": "BRL",
+            "total": 20000,
+            "products": [product | {"retailerId": "sku-1", "price": 10000, "currencyCode": "BRL"}],
         }
     else:  # group
         wire |= {

@@ -2,8 +2,6 @@
 it (same sources as the parsers: ``providers.meta.parse``, ``providers.evolution.amend``,
 ``providers.zapi.parse``). ``spec.reply_to`` names the message changed (as the parser reports
 its id), ``spec.text`` is an edit's new text.
-
-Z-API publishes no deletion webhook (its docs list none), so it has no ``revoke``.
 """
 
 import time
@@ -18,7 +16,7 @@ KINDS = ("edit", "revoke")
 
 
 def supported(provider: Provider, kind: str) -> bool:
-    return kind in KINDS and not (provider is Provider.ZAPI and kind == "revoke")
+    return kind in KINDS
 
 
 def change(
@@ -34,8 +32,6 @@ def change(
         return _meta(account, who, spec, target)
     if provider is Provider.EVOLUTION:
         return _evolution(account, who, spec, target)
-    if spec.kind == "revoke":
-        raise ValueError("Z-API posts no deletions")
     return _zapi(account, who, spec, target)
 
 
@@ -88,9 +84,12 @@ def _evolution(
 def _zapi(
     account: str, who: webhooks.Customer, spec: webhooks.InboundSpec, target: str
 ) -> tuple[str, bytes]:
-    # An edit comes again as the original message, same messageId, flagged isEdit.
+    # An edit comes again as the original message, same messageId, flagged isEdit; a deletion
+    # as a notification of that id (no content).
     _, body = webhooks.zapi_message(
         account, who, webhooks.InboundSpec(kind="text", text=spec.text, message_id=target), ""
     )
-    edited = orjson.loads(body) | {"isEdit": True}
-    return target, orjson.dumps(edited)
+    if spec.kind == "edit":
+        return target, orjson.dumps(orjson.loads(body) | {"isEdit": True})
+    revoked = {k: v for k, v in orjson.loads(body).items() if k != "text"}
+    return target, orjson.dumps(revoked | {"notification": "REVOKE", "notificationParameters": []})

@@ -133,7 +133,7 @@ async def test_an_edit_of_a_media_message_changes_its_caption(
     assert [e["caption"] for e in row["edits"]] == ["old caption"]
 
 
-@pytest.mark.parametrize("provider", [Provider.META, Provider.EVOLUTION])
+@pytest.mark.parametrize("provider", list(Provider))
 async def test_a_deleted_message_keeps_its_content_and_shows_none(
     provider: Provider,
     sim: SimControl,

@@ -288,6 +288,17 @@ def test_meta_order_keeps_the_cart_and_sums_it_up() -> None:
     assert message.text == "Order: 2 items (3 units), 75.30 BRL\nPode embrulhar para presente?"
 
 
+def test_zapi_order_keeps_the_items_without_prices() -> None:
+    message = parsed("zapi", "message_order").messages[0].message
+    assert message.type is MessageType.ORDER and message.order is not None
+    assert [(i.product_retailer_id, i.quantity) for i in message.order.items] == [
+        ("1242", 2),
+        ("1243", 1),
+    ]
+    assert all(i.item_price is None for i in message.order.items)
+    assert message.text == "Order: 2 items (3 units)\nPode embrulhar para presente?"
+
+
 def test_meta_system_message_names_the_new_number() -> None:
     message = parsed("meta", "message_system").messages[0].message
     assert message.type is MessageType.SYSTEM and message.chat.id == "5511987654321"
@@ -347,6 +358,7 @@ REVOKE_CASES = [
     ("meta", "message_revoke", "wamid.HBgNHBgLMTY1MDM4NzkwNTgVAgASGBQzQTg5QjY1=="),
     ("evolution", "message_revoke", "5511987654321@s.whatsapp.net/3EB0ABABABABABABABAB"),
     ("evolution", "event_deleted", "5511987654321@s.whatsapp.net/3EB0ABABABABABABABAB"),
+    ("zapi", "message_revoke", "3EB0ABABABABABABABABABAB"),
 ]
 
 

@@ -45,7 +45,7 @@ def test_every_kind_parses_into_its_event(provider: Provider, kind: str) -> None
 
 
 def test_unsupported_combinations_are_refused() -> None:
-    assert not business.supported(Provider.ZAPI, "order")
+    assert not business.supported(Provider.EVOLUTION, "order")
     assert not business.supported(Provider.META, "template")
     with pytest.raises(ValueError, match="posts no"):
         business.post_body(Provider.EVOLUTION, "acct", WHO, InboundSpec(kind="system"))

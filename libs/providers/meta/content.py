@@ -21,6 +21,7 @@ from contracts.inbound import (
     Revoke,
 )
 from providers import fields as f
+from providers import orders
 
 _MEDIA = {
     "image": MessageType.IMAGE,
@@ -169,20 +170,7 @@ def _order(payload: dict[str, Any]) -> dict[str, Any]:
     order = Order(
         catalog_id=f.text(payload, "catalog_id"), items=items, text=f.text(payload, "text")
     )
-    return {"type": MessageType.ORDER, "order": order, "text": order_summary(order)}
-
-
-def order_summary(order: Order) -> str:
-    """What an agent reads for a cart: "Order: 2 items (3 units), 59.90 BRL", then the
-    customer's note. The total is left out when the items are priced in several currencies."""
-    count = len(order.items)
-    units = sum(i.quantity for i in order.items)
-    line = f"Order: {count} {_plural(count, 'item')} ({units:g} {_plural(units, 'unit')})"
-    currencies = {i.currency for i in order.items}
-    if order.items and all(i.item_price is not None for i in order.items) and len(currencies) == 1:
-        total = sum((i.item_price or 0) * i.quantity for i in order.items)
-        line += f", {total:.2f} {currencies.pop() or ''}".rstrip()
-    return f"{line}\n{order.text}" if order.text else line
+    return {"type": MessageType.ORDER, "order": order, "text": orders.summary(order)}
 
 
 def _system(payload: dict[str, Any]) -> dict[str, Any]:
@@ -193,7 +181,3 @@ def _system(payload: dict[str, Any]) -> dict[str, Any]:
     if f.text(payload, "type") in _NUMBER_CHANGES and new_wa_id:
         fields["number_change"] = NumberChange(new_wa_id=new_wa_id)
     return fields
-
-
-def _plural(count: float, word: str) -> str:
-    return word if count == 1 else f"{word}s"

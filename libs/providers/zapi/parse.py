@@ -7,10 +7,12 @@ Shapes: https://developer.z-api.io/en/webhooks/on-message-received (``ReceivedCa
 Deliberate choices: group messages parsed as group chats (``phone`` is the group, the writer
 ``participantPhone``; whether they are kept is the integration's ``group_messages`` setting,
 applied by ingest-api), newsletters/broadcasts ignored with a reason; ``fromMe`` kept as
-``outbound_echo``; ``hydratedTemplate`` (a template a business sent) kept as its text;
+``outbound_echo``; ``hydratedTemplate`` (a template a business sent) kept as its text; an
+``order`` (a cart from the catalog) as its items, without prices;
 ``READ_BY_ME`` ignored (the business phone read an inbound message); ``waitingMessage``
 placeholders ignored (the real content follows with the same id); ``isEdit`` messages are
-edits of the message of the same id.
+edits of the message of the same id; a ``notification`` of ``REVOKE`` ("deleted a message",
+in the docs' list of notifications) is the delete-for-everyone of the message it names.
 """
 
 from datetime import UTC, datetime
@@ -26,14 +28,17 @@ from contracts.inbound import (
     Location,
     MediaRef,
     MessageType,
+    Order,
+    OrderItem,
     ProviderError,
     Reaction,
     ReplyChoice,
+    Revoke,
     Sender,
 )
 from contracts.status import MessageStatus
 from providers import fields as f
-from providers import referral, templates
+from providers import orders, referral, templates
 from providers.base import ParsedMessage, ParsedStatus, ParsedWebhook, Rejection
 
 _STATUSES = {
@@ -123,6 +128,15 @@ def _message(root: dict[str, Any]) -> InboundMessage | str:
             "type": MessageType.EDIT,
             "edit": Edit(target_provider_message_id=message_id, text=new_text),
         }
+    if f.text(root, "notification") == "REVOKE":
+        # Z-API runs on WhatsApp Web, where a message deleted for everyone stays under its own
+        # id as a revoked message: the notification comes with that id (or names it as the
+        # referenced message).
+        target = f.text(root, "referenceMessageId") or message_id
+        content = {
+            "type": MessageType.REVOKE,
+            "revoke": Revoke(target_provider_message_id=target),
+        }
     fields.update(content)
     return InboundMessage(**fields)
 
@@ -197,11 +211,31 @@ def _content(root: dict[str, Any]) -> dict[str, Any]:
         )
         if rendered is not None:
             return {"type": MessageType.TEMPLATE, "text": rendered}
+    cart = f.obj(root, "order")
+    if cart:
+        return _order(cart)
     known = sorted(k for k, v in root.items() if isinstance(v, dict))
     return {
         "type": MessageType.UNSUPPORTED,
         "unsupported_reason": f"content {known or 'none'} is not supported",
     }
+
+
+def _order(cart: dict[str, Any]) -> dict[str, Any]:
+    """A cart from the catalog. Z-API's docs do not say in what unit ``price`` and ``total``
+    are (WhatsApp's own order carries thousandths), so no price is kept: the agent reads the
+    items and units, never a total that may be off by a factor."""
+    items = tuple(
+        OrderItem(
+            product_retailer_id=f.text(p, "retailerId") or f.text(p, "productId") or "",
+            quantity=f.number(p, "quantity") or 0,
+            currency=f.text(p, "currencyCode") or f.text(cart, "currency"),
+        )
+        for p in f.arr(cart, "products")
+        if isinstance(p, dict)
+    )
+    order = Order(items=items, text=f.text(cart, "message") or None)
+    return {"type": MessageType.ORDER, "order": order, "text": orders.summary(order)}
 
 
 def _button_label(button: Any) -> str:
