@@ -5,6 +5,8 @@ our client message id gives a message that never got its id that id first.
 
 from uuid import UUID
 
+import asyncpg
+
 from contracts import MessageUpdated, StatusReported
 from db.snapshots import message_view
 from db.tenant import Connection
@@ -30,15 +32,7 @@ async def apply(conn: Connection, tenant_id: UUID, event: StatusReported, out: D
             # Parked earlier in this batch, and the dispatcher has stored the id since.
             out.parked.discard(key)
             await unpark_keys(conn, [key], out)
-        row = await persist.apply_status(
-            conn,
-            integration_id=event.integration_id,
-            provider_message_id=provider_message_id,
-            status=event.status,
-            reported_at=event.reported_at,
-            error_code=event.error.code if event.error else None,
-            error_reason=event.error.title if event.error else None,
-        )
+        row = await _apply(conn, event, provider_message_id)
         event_id = derived_id(event.event_id, f"status:{provider_message_id}")
         if row is not None:
             # The provider's webhook is a trace of its own: point it at the send it reports on.
@@ -93,15 +87,7 @@ async def _attach_by_client_id(
     )
     if attached is None:
         return False
-    row = await persist.apply_status(
-        conn,
-        integration_id=event.integration_id,
-        provider_message_id=provider_message_id,
-        status=event.status,
-        reported_at=event.reported_at,
-        error_code=event.error.code if event.error else None,
-        error_reason=event.error.title if event.error else None,
-    )
+    row = await _apply(conn, event, provider_message_id)
     out.new.append(
         MessageUpdated(
             event_id=event_id,
@@ -110,3 +96,18 @@ async def _attach_by_client_id(
         )
     )
     return True
+
+
+async def _apply(
+    conn: Connection, event: StatusReported, provider_message_id: str
+) -> asyncpg.Record | None:
+    """``event``'s status on the message of ``provider_message_id``: its row when it moved."""
+    return await persist.apply_status(
+        conn,
+        integration_id=event.integration_id,
+        provider_message_id=provider_message_id,
+        status=event.status,
+        reported_at=event.reported_at,
+        error_code=event.error.code if event.error else None,
+        error_reason=event.error.title if event.error else None,
+    )

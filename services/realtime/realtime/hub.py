@@ -13,7 +13,6 @@ Each event is serialized once and the same frame goes to every subscriber.
 
 import asyncio
 import contextlib
-import dataclasses
 import itertools
 from datetime import UTC, datetime
 from typing import Protocol
@@ -21,21 +20,16 @@ from uuid import UUID
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaClient, AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from opentelemetry.trace import SpanKind
+from aiokafka import AIOKafkaConsumer
 from prometheus_client import Counter, Gauge
-from pydantic import ValidationError
 
-from bus import tracecontext
 from bus.lag import reader_lag
 from bus.stream import Batches, Subscription, SubscriptionOptions
 from config.shared import KafkaSettings
 from contracts import topics
-from contracts.codec import decode
-from contracts.realtime import ConversationUpdated, RealtimeEvent
 from db.tenant import tenant_tx
-from realtime import latency
-from realtime.feed import Admission, FeedEvent, admit, feed_event, traced_frame
+from realtime import latency, records
+from realtime.feed import Admission, FeedEvent, admit
 from realtime.session import Session, State
 from realtime.store import events as event_store
 from telemetry import tracing
@@ -55,19 +49,6 @@ CLOSES = Counter("gateway_ws_closes_total", "Websocket connections closed by the
 SUBSCRIPTIONS = Gauge(
     "gateway_ws_subscriptions", "Channels subscribed to, over every connection of this gateway"
 )
-
-
-async def _partitions(kafka: KafkaSettings, topic: str) -> list[TopicPartition]:
-    """Every partition of ``topic``, from the broker's metadata."""
-    client = AIOKafkaClient(bootstrap_servers=kafka.bootstrap, client_id=kafka.client_id)
-    try:
-        await client.bootstrap()
-        partitions = (await client.fetch_all_metadata()).partitions_for_topic(topic)
-    finally:
-        await client.close()
-    if not partitions:
-        raise RuntimeError(f"topic {topic} does not exist: run `omni topics`")
-    return [TopicPartition(topic, p) for p in sorted(partitions)]
 
 
 class Subscriber(Protocol):
@@ -175,7 +156,7 @@ class Hub:
     # -- the topic ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        assigned = await _partitions(self._kafka, topics.REALTIME)
+        assigned = await records.partitions(self._kafka, topics.REALTIME)
         self._subscription = Subscription(
             self._kafka.model_copy(update={"client_id": f"{self._kafka.client_id}-gateway"}),
             [],
@@ -212,13 +193,14 @@ class Hub:
 
     async def _on_batch(self, consumer: AIOKafkaConsumer, batches: Batches) -> None:
         reader_lag(consumer, "gateway", batches)
-        for records in batches.values():
-            for record in records:
-                decoded = self._decode(record.value)
+        for polled in batches.values():
+            for record in polled:
+                decoded = records.decoded(record.value)
                 if decoded is not None:
                     feed, event = decoded
                     if tracing.active:
-                        delivered = await self._dispatch_traced(record, feed, event)
+                        with records.delivery_span(record, feed, event) as traced:
+                            delivered = await self.dispatch(traced)
                     else:
                         delivered = await self.dispatch(feed)
                     if delivered:
@@ -267,41 +249,6 @@ class Hub:
             self._next[tenant_id] = head + 1
         log.info("delivered committed events the topic had not", tenant_id=str(tenant_id))
         return head - expected + 1
-
-    def _decode(self, value: bytes) -> tuple[FeedEvent, RealtimeEvent] | None:
-        try:
-            event = decode(topics.REALTIME, value)
-        except ValidationError:
-            log.warning("undecodable realtime record skipped")
-            return None
-        if event.tenant_id is None or event.cursor is None:
-            log.warning("realtime record without tenant or cursor skipped", type=event.type)
-            return None
-        conversation_id = (
-            event.conversation.id
-            if isinstance(event, ConversationUpdated)
-            else event.message.conversation_id
-        )
-        feed = feed_event(
-            event.tenant_id, event.cursor, event.type, conversation_id, value.decode()
-        )
-        return feed, event
-
-    async def _dispatch_traced(
-        self, record: ConsumerRecord, feed: FeedEvent, event: RealtimeEvent
-    ) -> bool:
-        """``dispatch`` under a CONSUMER span continuing the record's trace (its header);
-        the frame carries the span's traceparent to the websocket writers."""
-        headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
-        attributes = tracecontext.event_attributes(event)
-        with tracing.span(
-            f"{topics.REALTIME} deliver",
-            parent=tracecontext.parent_of(headers, event) or "",
-            kind=SpanKind.CONSUMER,
-            attributes=attributes,
-        ) as span:
-            frame = traced_frame(feed.frame, tracing.traceparent_of(span), attributes)
-            return await self.dispatch(dataclasses.replace(feed, frame=frame))
 
     async def dispatch(self, event: FeedEvent) -> bool:
         """One event from the topic: deliver it, after any earlier cursors it reveals missing.
