@@ -9,9 +9,9 @@ Tempo, an OpenTelemetry Collector). It accepts what the services' exporter sends
 ``spans_of`` (the decoding) is pure; ``TraceSink`` is a stdlib HTTP server in a thread.
 """
 
-import gzip
 import json
 import threading
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -113,9 +113,9 @@ class TraceSink:
                     self._answer(413, b"")
                     return
                 body = self.rfile.read(length)
-                if self.headers.get("content-encoding") == "gzip":
-                    body = gzip.decompress(body)
                 try:
+                    if self.headers.get("content-encoding") == "gzip":
+                        body = _gunzip(body)
                     spans = spans_of(body)
                 except Exception:  # a body that is no OTLP request: the exporter's error
                     self._answer(400, b"")
@@ -134,3 +134,13 @@ class TraceSink:
                 return  # a line per export would drown the services' logs
 
         return Handler
+
+
+def _gunzip(body: bytes) -> bytes:
+    """A gzip body, inflated to at most ``MAX_BODY_BYTES``: a small body may not inflate into
+    a large one (a refused body answers 400, as one that is no OTLP request)."""
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out = inflate.decompress(body, MAX_BODY_BYTES)
+    if inflate.unconsumed_tail:
+        raise ValueError("gzip body inflates past the limit")
+    return out

@@ -2,10 +2,12 @@
 ``omni trace`` reading what it wrote."""
 
 import contextlib
+import gzip
 import io
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
@@ -13,6 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, set_span_in_context
 
+from devstack import traces
 from devstack.traces import TraceSink
 from omnicli.main import main
 from omnicli.trace import read_spans, render, trips
@@ -96,4 +99,16 @@ def test_what_is_not_an_otlp_request_is_refused(sink: TraceSink) -> None:
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=5)
     assert refused.value.code == 400
+    assert not sink.path.exists() or sink.path.read_text() == ""
+
+
+def test_a_gzip_body_may_not_inflate_past_the_limit(sink: TraceSink) -> None:
+    bomb = gzip.compress(b"\0" * (traces.MAX_BODY_BYTES + 1))
+    assert len(bomb) < 64 * 1024
+    answer = httpx.post(
+        f"{sink.endpoint}/v1/traces",
+        content=bomb,
+        headers={"content-type": "application/x-protobuf", "content-encoding": "gzip"},
+    )
+    assert answer.status_code == 400
     assert not sink.path.exists() or sink.path.read_text() == ""
