@@ -6,13 +6,17 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from uuid import UUID
+from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
 from pydantic import SecretStr
 
 from auth.tokens import mint
 from config import AuthSettings
+from contracts import Provider
+from credentials import Vault
+from devstack.demo import WiredIntegration, wire_demo
 from devstack.services import SPECS, ServiceSet
 from devstack.stack import Endpoints
 from omnicli.entrypoints import ENTRYPOINTS
@@ -49,3 +53,19 @@ def system(
         yield System(services.urls, services, auth)
     finally:
         services.stop()
+
+
+async def wired_tenant(
+    make_tenant: Any, stack: Endpoints, vault: Vault, system: System, prefix: str = "e2e"
+) -> tuple[UUID, dict[Provider, WiredIntegration]]:
+    """A new tenant with one integration per provider, wired to the system's simulator."""
+    tenant_id = await make_tenant()
+    wired = await wire_demo(
+        stack.database_url,
+        vault,
+        tenant_id=tenant_id,
+        sim_url=system.urls["simulator"],
+        ingest_url=system.urls["ingest-api"],
+        account_prefix=f"{prefix}-{uuid4().hex[:8]}",
+    )
+    return tenant_id, {w.provider: w for w in wired}

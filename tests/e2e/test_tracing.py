@@ -14,14 +14,13 @@ from pydantic import SecretStr
 from config import AuthSettings
 from contracts import Provider
 from credentials import Vault
-from devstack.demo import wire_demo
 from devstack.services import ServiceSet
 from devstack.stack import Endpoints
 from devstack.traces import TraceSink
 from omnicli.trace import Span, read_spans, render, trips
 from simulator.control import SimControl
 from tests.e2e.agent import AgentSocket, rest
-from tests.e2e.conftest import System
+from tests.e2e.conftest import System, wired_tenant
 
 NAMES = ["simulator", "ingest-worker", "dispatcher", "ingest-api", "gateway"]
 
@@ -87,19 +86,6 @@ def _ancestry_complete(trace: list[Span]) -> bool:
     return all(s["parent_span_id"] in ids for s in trace[1:])
 
 
-async def _wired(make_tenant, stack: Endpoints, vault: Vault, system: System):  # type: ignore[no-untyped-def]
-    tenant_id = await make_tenant()
-    wired = await wire_demo(
-        stack.database_url,
-        vault,
-        tenant_id=tenant_id,
-        sim_url=system.urls["simulator"],
-        ingest_url=system.urls["ingest-api"],
-        account_prefix=f"tr-{uuid4().hex[:8]}",
-    )
-    return tenant_id, {w.provider: w for w in wired}
-
-
 async def test_one_webhook_is_one_trace_from_receipt_to_the_websocket_frame(
     traced: System,
     sink: TraceSink,
@@ -107,7 +93,7 @@ async def test_one_webhook_is_one_trace_from_receipt_to_the_websocket_frame(
     vault: Vault,
     make_tenant,  # type: ignore[no-untyped-def]
 ) -> None:
-    tenant_id, wired = await _wired(make_tenant, stack, vault, traced)
+    tenant_id, wired = await wired_tenant(make_tenant, stack, vault, traced, "tr")
     async with (
         AgentSocket(traced.urls["gateway"], traced.token(tenant_id)) as agent,
         SimControl(traced.urls["simulator"]) as sim,
@@ -161,7 +147,7 @@ async def test_an_agent_send_is_one_trace_to_the_provider_and_its_statuses_follo
     vault: Vault,
     make_tenant,  # type: ignore[no-untyped-def]
 ) -> None:
-    tenant_id, wired = await _wired(make_tenant, stack, vault, traced)
+    tenant_id, wired = await wired_tenant(make_tenant, stack, vault, traced, "tr")
     token = traced.token(tenant_id)
     async with (
         AgentSocket(traced.urls["gateway"], token) as agent,

@@ -11,29 +11,10 @@ import pytest
 
 from contracts import Provider
 from credentials import Vault
-from devstack.demo import WiredIntegration, wire_demo
 from devstack.stack import Endpoints
 from simulator.control import SimControl
 from tests.e2e.agent import AgentSocket, Frame, rest
-from tests.e2e.conftest import System
-
-
-async def _wired_tenant(
-    make_tenant,
-    stack: Endpoints,
-    vault: Vault,
-    system: System,  # type: ignore[no-untyped-def]
-) -> tuple[UUID, dict[Provider, WiredIntegration]]:
-    tenant_id = await make_tenant()
-    wired = await wire_demo(
-        stack.database_url,
-        vault,
-        tenant_id=tenant_id,
-        sim_url=system.urls["simulator"],
-        ingest_url=system.urls["ingest-api"],
-        account_prefix=f"e2e-{uuid4().hex[:8]}",
-    )
-    return tenant_id, {w.provider: w for w in wired}
+from tests.e2e.conftest import System, wired_tenant
 
 
 def _by_type(messages: list[Frame]) -> dict[str, Frame]:
@@ -63,7 +44,7 @@ async def test_customer_messages_reach_the_agent_live_with_media_kept(
     app_pool: asyncpg.Pool,
     make_tenant,  # type: ignore[no-untyped-def]
 ) -> None:
-    tenant_id, wired = await _wired_tenant(make_tenant, stack, vault, system)
+    tenant_id, wired = await wired_tenant(make_tenant, stack, vault, system)
     account = wired[provider].account_id
     token = system.token(tenant_id)
     phone = f"55119{uuid4().int % 10**8:08d}"
@@ -115,7 +96,7 @@ async def test_an_agent_reply_goes_out_and_its_statuses_come_back_in_order(
     vault: Vault,
     make_tenant,  # type: ignore[no-untyped-def]
 ) -> None:
-    tenant_id, wired = await _wired_tenant(make_tenant, stack, vault, system)
+    tenant_id, wired = await wired_tenant(make_tenant, stack, vault, system)
     account = wired[provider].account_id
     token = system.token(tenant_id)
     async with (
@@ -159,8 +140,8 @@ async def test_two_tenants_at_once_see_only_their_own_traffic(
     vault: Vault,
     make_tenant,  # type: ignore[no-untyped-def]
 ) -> None:
-    a_tenant, a_wired = await _wired_tenant(make_tenant, stack, vault, system)
-    b_tenant, b_wired = await _wired_tenant(make_tenant, stack, vault, system)
+    a_tenant, a_wired = await wired_tenant(make_tenant, stack, vault, system)
+    b_tenant, b_wired = await wired_tenant(make_tenant, stack, vault, system)
     a_token, b_token = system.token(a_tenant), system.token(b_tenant)
     async with (
         AgentSocket(system.urls["gateway"], a_token) as a,
