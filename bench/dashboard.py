@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bench import system
+from bench import outbound, system
 from bench.dashboard_plot import Panel, Series, draw, legend, panels
 from contracts import Provider
 from devstack.process import ManagedProcess, free_port
@@ -82,9 +82,20 @@ async def _pause_worker(running: system.Running, after_s: float, pause_s: float)
 
 
 async def _replies(running: system.Running, count: int) -> None:
-    async with SimControl(running.services.urls["simulator"]) as sim:
-        await system._outbound(
-            running.services, running.token, sim, Provider.META, running.account, count
+    urls = running.services.urls
+    async with (
+        SimControl(urls["simulator"]) as sim,
+        httpx.AsyncClient(
+            base_url=urls["gateway"],
+            timeout=30,
+            headers={"Authorization": f"Bearer {running.token}"},
+        ) as api,
+    ):
+        conversations = await outbound.open_windows(
+            api, sim, Provider.META, running.account, outbound.CUSTOMERS
+        )
+        await outbound.throughput(
+            api, sim, Provider.META, running.account, conversations, count, agents=16
         )
 
 

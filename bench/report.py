@@ -6,6 +6,44 @@ from pathlib import Path
 from typing import Any
 
 
+def _outbound_rows(s: dict[str, Any]) -> list[tuple[str, str, str]]:
+    rows = []
+    if "outbound_ceiling" in s:
+        c = s["outbound_ceiling"]
+        rows.append(
+            (
+                f"Outbound ceiling: the simulator answering bare sends ({c.get('connections')} "
+                "connections, no status webhooks)",
+                f"{c.get('sends_per_s')} sends/s",
+                f"p50 {c.get('p50_ms')} ms, p99 {c.get('p99_ms')} ms",
+            )
+        )
+    if "outbound" in s:
+        o = s["outbound"]
+        rows.append(
+            (
+                f"Outbound: API accept → simulator received ({o.get('agents', 16)} agents, "
+                "status webhooks flowing back)",
+                f"{o.get('sends_per_s')} sends/s",
+                f"{o.get('ratio_to_outbound_ceiling')} of the outbound ceiling; "
+                f"p50 {o.get('p50_ms')} ms, p99 {o.get('p99_ms')} ms",
+            )
+        )
+    if "outbound_paced" in s:
+        p, post, out = s["outbound_paced"], s["outbound_paced"]["post"], s["outbound_paced"]
+        to = out["accept_to_provider"]
+        rows.append(
+            (
+                f"Outbound paced at {p.get('offered_per_s')} sends/s: POST → 202, "
+                "then 202 → simulator",
+                f"{p.get('received')}/{p.get('accepted')} received, {p.get('errors')} errors",
+                f"POST p50 {post.get('p50_ms')} ms, p99 {post.get('p99_ms')} ms; "
+                f"to the simulator p50 {to.get('p50_ms')} ms, p99 {to.get('p99_ms')} ms",
+            )
+        )
+    return rows
+
+
 def ratio(value: Any, ceiling: Any) -> float | None:
     try:
         return round(float(value) / float(ceiling), 3) if ceiling else None
@@ -103,14 +141,7 @@ def markdown(results: dict[str, Any]) -> str:
                 "",
             )
         )
-    if "outbound" in s:
-        rows.append(
-            (
-                "Outbound: API accept → simulator received",
-                f"{s['outbound'].get('sends_per_s')} sends/s",
-                f"p50 {s['outbound'].get('p50_ms')} ms, p99 {s['outbound'].get('p99_ms')} ms",
-            )
-        )
+    rows += _outbound_rows(s)
     if "fanout" in s:
         rows.append(
             (

@@ -26,6 +26,7 @@ from pydantic import SecretStr
 from websockets.asyncio.client import connect
 
 from auth.tokens import mint
+from bench import outbound
 from bench.ceilings import FANOUT_FRAMES
 from bench.http_load import build_request, open_loop
 from bench.procs import swarm
@@ -36,7 +37,7 @@ from config import AuthSettings, KafkaSettings
 from contracts import ConversationUpdated, ConversationView, Provider, topics
 from credentials import Vault, new_key
 from db.provision import insert_tenant, upsert_member
-from db.realtime_log import record
+from db.realtime_log import numbered, record
 from db.tenant import tenant_tx
 from devstack.demo import wire_demo
 from devstack.services import SPECS, ServiceSet
@@ -46,7 +47,6 @@ from providers.meta.verify import sign
 from simulator.control import SimControl
 
 PHONE_POOL = 2000  # distinct customers, so conversation updates are not coalesced
-OUTBOUND_CUSTOMERS = 200  # conversations the agents reply in during the outbound step
 
 
 def meta_webhook(account: str, i: int, sent_at: float) -> bytes:
@@ -245,71 +245,34 @@ async def _inbound(root: Path, logs: Path, rates: list[int], duration_s: float) 
     }
 
 
-async def _outbound(
-    system: ServiceSet,
-    token: str,
-    sim: SimControl,
-    provider: Provider,
-    account: str,
-    count: int,
-    customers: int = OUTBOUND_CUSTOMERS,
-) -> dict[str, Any]:
-    # Open the 24-hour window of the customers first: an inbound message each. Sends to one
-    # conversation go out one at a time, in order (the provider's answer included), so the
-    # agents write to many conversations, as a team working an inbox does.
-    for i in range(customers):
-        await sim.inbound(provider, account, "text", phone=f"55118{i:08d}")
-    async with httpx.AsyncClient(
-        base_url=system.urls["gateway"], timeout=30, headers={"Authorization": f"Bearer {token}"}
-    ) as api:
-        deadline = time.monotonic() + 60
-        conversations: list[str] = []
-        while len(conversations) < customers and time.monotonic() < deadline:
-            page = (await api.get("/v1/conversations", params={"limit": 200})).json()
-            conversations = [
-                c["id"] for c in page["items"] if c.get("last_inbound_at") and c["integration_id"]
-            ]
-            await asyncio.sleep(0.5)
-        accepted: dict[str, float] = {}
-        queue = list(range(count))
-
-        async def agent() -> None:
-            while queue:
-                i = queue.pop()
-                marker = f"out-{i}-{uuid4().hex[:8]}"
-                response = await api.post(
-                    f"/v1/conversations/{conversations[i % len(conversations)]}/messages",
-                    json={
-                        "client_message_id": marker,
-                        "content": {"kind": "text", "body": f"reply {marker}"},
-                    },
-                )
-                if response.status_code == 202:
-                    accepted[marker] = time.time()
-
-        started = time.time()
-        await asyncio.gather(*(agent() for _ in range(16)))
-    deadline = time.monotonic() + 60
-    received: dict[str, float] = {}
-    while len(received) < len(accepted) and time.monotonic() < deadline:
-        for send in await sim.sends(provider=provider, account_id=account):
-            body = json.dumps(send["body"])
-            at = body.find("out-")
-            if at != -1:
-                marker = body[at : body.find(" ", at) if body.find(" ", at) != -1 else None]
-                marker = marker.split('"')[0]
-                if marker in accepted:
-                    received[marker] = float(send["at"])
-        await asyncio.sleep(0.5)
-    latencies = [received[m] - accepted[m] for m in received]
-    span = max(received.values(), default=started) - started
-    return {
-        "requested": count,
-        "accepted": len(accepted),
-        "received": len(received),
-        "sends_per_s": round(len(received) / span) if span > 0 else None,
-        **summary_ms(latencies),
-    }
+async def _outbound(running: "Running", *, quick: bool) -> dict[str, Any]:
+    """The outbound path's ceiling, throughput and paced latency (bench.outbound)."""
+    urls = running.services.urls
+    out: dict[str, Any] = {}
+    async with (
+        SimControl(urls["simulator"]) as sim,
+        httpx.AsyncClient(
+            base_url=urls["gateway"],
+            timeout=30,
+            headers={"Authorization": f"Bearer {running.token}"},
+            limits=httpx.Limits(max_connections=outbound.AGENTS),
+        ) as api,
+    ):
+        out["outbound_ceiling"] = await outbound.ceiling(sim, urls["simulator"], 5 if quick else 10)
+        print("outbound ceiling", out["outbound_ceiling"], flush=True)
+        conversations = await outbound.open_windows(
+            api, sim, Provider.META, running.account, outbound.CUSTOMERS
+        )
+        args = (api, sim, Provider.META, running.account, conversations)
+        out["outbound"] = await outbound.throughput(*args, 300 if quick else 2000)
+        out["outbound"]["ratio_to_outbound_ceiling"] = ratio(
+            out["outbound"]["sends_per_s"], out["outbound_ceiling"]["sends_per_s"]
+        )
+        print("outbound", out["outbound"], flush=True)
+        await _statuses_settled(running, timeout_s=180)
+        out["outbound_paced"] = await outbound.paced(*args, 100, 5 if quick else 15)
+        print("outbound paced", out["outbound_paced"], flush=True)
+    return out
 
 
 async def _fanout(
@@ -368,7 +331,8 @@ async def _fanout(
             for _ in range(frames)
         ]
         async with tenant_tx(pool, tenant_id) as conn:
-            stamped = await record(conn, tenant_id, events)
+            recorded = await record(conn, tenant_id, events)
+        stamped = await numbered(pool, recorded)
         await pub.publish_many([Outgoing(topics.REALTIME, str(tenant_id), e) for e in stamped])
 
     # The producer is connected before the clock starts: the span is the gateway's.
@@ -489,16 +453,7 @@ async def measure(
                 running.integration_id,
             )
         await asyncio.sleep(6)  # the dispatcher reloads integration settings
-        async with SimControl(running.services.urls["simulator"]) as sim:
-            out["outbound"] = await _outbound(
-                running.services,
-                running.token,
-                sim,
-                Provider.META,
-                running.account,
-                200 if quick else 1000,
-            )
-        print("outbound", out["outbound"], flush=True)
+        out.update(await _outbound(running, quick=quick))
         # Fan-out is measured on a quiet system: every send's sent/delivered/read webhooks
         # have come back through ingest first.
         await _statuses_settled(running, timeout_s=180)

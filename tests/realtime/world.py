@@ -12,7 +12,7 @@ from contracts import topics
 from contracts.realtime import ConversationUpdated, MessageCreated
 from credentials import Vault
 from db.provision import insert_integration
-from db.realtime_log import record
+from db.realtime_log import numbered, record
 from db.snapshots import message_view
 from db.tenant import tenant_tx
 from realtime.store import conversations, messages
@@ -97,7 +97,8 @@ async def inbound(
             conversation = await conversations.get(conn, conversation_id=world.conversation_id)
             assert conversation is not None
             events.append(ConversationUpdated(conversation=conversation_view(conversation)))
-        stamped = await record(conn, world.tenant_id, events)  # type: ignore[type-var]
+        recorded = await record(conn, world.tenant_id, events)
+    stamped = await numbered(pool, recorded)
     if publish:
         await publisher.publish_many(
             [Outgoing(topics.REALTIME, str(world.tenant_id), e) for e in stamped]

@@ -14,7 +14,7 @@ import structlog
 from contracts import MessageUpdated, topics
 from db import realtime_log
 from db.snapshots import message_view
-from db.tenant import Connection, tenant_tx
+from db.tenant import Connection, savepoint, tenant_tx
 from dispatcher import store
 from dispatcher.deps import Deps
 from dispatcher.failures import Failed
@@ -34,7 +34,7 @@ async def _updated(
 
 
 async def _publish(deps: Deps, tenant_id: UUID, events: list[MessageUpdated]) -> None:
-    for event in events:
+    for event in await realtime_log.numbered(deps.pool, events):
         await deps.publisher.publish(topics.REALTIME, event, key=str(tenant_id))
 
 
@@ -49,7 +49,7 @@ async def record_sent(
     async def write() -> list[MessageUpdated]:
         async with tenant_tx(deps.pool, tenant_id) as conn:
             try:
-                async with conn.transaction():  # a savepoint: the conflict must not end the tx
+                async with savepoint(conn):  # the conflict must not end the transaction
                     row = await store.mark_sent(
                         conn, message_id=message_id, provider_message_id=provider_message_id
                     )

@@ -66,8 +66,8 @@ async def apply_tenant(
             await _change(conn, event, out)
         elif isinstance(event, ContactSynced):
             _take(await contacts.synced(conn, event), out)
-    # record() is typed for one event class per call; the cursors must follow this mixed order.
-    out.new = await realtime_log.record(conn, tenant_id, out.new)  # type: ignore[type-var]
+    # The cursors follow this mixed order.
+    out.new = await realtime_log.record(conn, tenant_id, out.new)
     return out
 
 

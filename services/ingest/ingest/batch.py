@@ -16,6 +16,7 @@ import structlog
 from bus import deadletter as dlq
 from bus.consumer import Received
 from bus.publisher import Outgoing
+from db import realtime_log
 from db.tenant import tenant_tx
 from ingest.apply import apply_tenant
 
@@ -66,6 +67,7 @@ async def _apply(
 ) -> list[Outgoing]:
     async with tenant_tx(pool, tenant_id) as conn:
         downstream = await apply_tenant(conn, tenant_id, [r.event for r in records])
+    downstream.new = await realtime_log.numbered(pool, downstream.new)
     return downstream.outgoing(tenant_id)
 
 

@@ -30,7 +30,8 @@ async def reconcile_tenant(
         expired = await parked.expire_parked(conn, max_age_s=max_age_s)
         if expired:
             log.warning("parked statuses expired unmatched", count=expired)
-        stamped = await realtime_log.record(conn, tenant_id, updates)
+        recorded = await realtime_log.record(conn, tenant_id, updates)
+    stamped = await realtime_log.numbered(pool, recorded)
     return [Outgoing(topics.REALTIME, str(tenant_id), e) for e in stamped]
 
 

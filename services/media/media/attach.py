@@ -231,6 +231,7 @@ async def _finish(
             traceparent=child(request.traceparent),
         )
         events = await realtime_log.record(conn, tenant_id, [update])
+    events = await realtime_log.numbered(deps.pool, events)
     await deps.publisher.publish_many(
         [Outgoing(topics.REALTIME, str(tenant_id), e) for e in events]
     )

@@ -50,6 +50,7 @@ class Tx:
     conn: Connection
     caller: Caller
     _outbox: list[Outgoing] = field(default_factory=list)
+    _recorded: list[RealtimeChange] = field(default_factory=list)  # numbered at commit
 
     @property
     def tenant_id(self) -> UUID:
@@ -61,10 +62,13 @@ class Tx:
     async def record(self, events: Sequence[RealtimeChange]) -> None:
         """A state change agents must see: logged for replay in this transaction, published
         to the realtime topic (keyed by tenant) after commit."""
-        # record() is typed for one event class per call; it handles a mix at runtime.
-        stamped = await realtime_log.record(self.conn, self.tenant_id, events)  # type: ignore[type-var]
-        for event in stamped:
-            self.publish_after_commit(topics.REALTIME, event, str(self.tenant_id))
+        self._recorded += await realtime_log.record(self.conn, self.tenant_id, events)
+
+    async def outgoing(self, pool: asyncpg.Pool) -> list[Outgoing]:
+        """After the commit: what to publish, the realtime events with their cursors."""
+        stamped = await realtime_log.numbered(pool, self._recorded)
+        key = str(self.tenant_id)
+        return [*self._outbox, *(Outgoing(topics.REALTIME, key, e) for e in stamped)]
 
 
 # ``async def``: FastAPI would run a plain ``def`` dependency in its threadpool.
@@ -92,8 +96,8 @@ async def tenant_transaction(
     # After commit. If the broker fails here the request fails (5xx) but the change stands:
     # realtime events are in realtime_events for replay, and a queued message's send request
     # is what the dispatcher's stuck-queued sweep (messages_stuck_queued) exists for.
-    if tx._outbox:
-        await deps.publisher.publish_many(tx._outbox)
+    if tx._outbox or tx._recorded:
+        await deps.publisher.publish_many(await tx.outgoing(deps.pool))
 
 
 # scope="function": commit (and publish) before the response is sent, so a 202 means durable.

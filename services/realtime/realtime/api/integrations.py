@@ -14,6 +14,7 @@ from fastapi import APIRouter, Response
 
 from contracts.common import Provider
 from db.provision import insert_integration
+from db.tenant import savepoint
 from providers import probe
 from realtime.api import integration_rules as rules
 from realtime.api.models import HealthOut, IntegrationOut, IntegrationPatch, NewIntegration
@@ -66,7 +67,7 @@ async def create_integration(body: NewIntegration, tx: AdminTx, deps: Deps) -> I
     creds = rules.credentials(provider, account, body.credentials)
     await rules.prove_ownership(provider, account, creds, deps.http, base)
     try:
-        async with tx.conn.transaction():  # a savepoint: a conflict leaves the request usable
+        async with savepoint(tx.conn):  # a conflict leaves the request usable
             created = await insert_integration(
                 tx.conn,
                 deps.vault,
@@ -111,7 +112,7 @@ async def patch_integration(
         await rules.prove_ownership(provider, account, creds, deps.http, base)
         changes |= {"api_base_url": base, "credentials": deps.vault.seal(creds)}
     try:
-        async with tx.conn.transaction():  # a savepoint: a conflict leaves the request usable
+        async with savepoint(tx.conn):  # a conflict leaves the request usable
             row = await integrations.update(tx.conn, integration_id=integration_id, changes=changes)
     except asyncpg.UniqueViolationError:
         raise Conflict(
