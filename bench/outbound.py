@@ -10,6 +10,7 @@ through ingest while the clock runs: they are part of the load.
 import asyncio
 import json
 import time
+from collections import Counter
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import uuid4
@@ -84,14 +85,22 @@ async def throughput(
 ) -> dict[str, Any]:
     """``agents`` agents each posting their next reply as soon as the last was accepted."""
     accepted: dict[str, float] = {}
+    errors: Counter[str] = Counter()
     queue = list(range(count))
 
     async def agent() -> None:
         while queue:
             i = queue.pop()
             marker = f"out-{i}-{uuid4().hex[:8]}"
-            if await _post(api, conversations[i % len(conversations)], marker):
+            try:
+                ok = await _post(api, conversations[i % len(conversations)], marker)
+            except httpx.HTTPError as exc:
+                errors[type(exc).__name__] += 1
+                continue
+            if ok:
                 accepted[marker] = time.time()
+            else:
+                errors["refused"] += 1
 
     started = time.time()
     await asyncio.gather(*(agent() for _ in range(agents)))
@@ -102,6 +111,7 @@ async def throughput(
         "requested": count,
         "agents": agents,
         "accepted": len(accepted),
+        "errors": dict(errors),
         "accepted_per_s": round(len(accepted) / accept_span) if accept_span > 0 else None,
         "received": len(received),
         "sends_per_s": round(len(received) / span) if span > 0 else None,
@@ -121,21 +131,23 @@ async def paced(
     """Sends offered at ``rate``/s whatever the answers do (open loop): the POST's latency is
     from its scheduled time (a slow answer cannot hide queueing), then 202 → simulator."""
     accepted: dict[str, float] = {}
+    scheduled: dict[str, float] = {}  # wall time each send was due
     post_s: list[float] = []
-    errors = 0
+    errors: Counter[str] = Counter()
 
     async def one(i: int, due: float) -> None:
-        nonlocal errors
         marker = f"out-p{i}-{uuid4().hex[:8]}"
         try:
             ok = await _post(api, conversations[i % len(conversations)], marker)
-        except httpx.HTTPError:
-            ok = False
+        except httpx.HTTPError as exc:
+            errors[type(exc).__name__] += 1
+            return
         if not ok:
-            errors += 1
+            errors["refused"] += 1
             return
         post_s.append(time.perf_counter() - due)
         accepted[marker] = time.time()
+        scheduled[marker] = time.time() - (time.perf_counter() - due)
 
     tasks = []
     start = time.perf_counter()
@@ -146,15 +158,19 @@ async def paced(
         tasks.append(asyncio.create_task(one(i, due)))
     await asyncio.gather(*tasks)
     received = await _received(sim, provider, account, accepted)
+    # 202 → simulator can be negative: the dispatcher may send before the client (on the
+    # same busy cores) has read its 202. Due → simulator is what the agent waits end to end.
     to_provider = summary_ms([received[m] - accepted[m] for m in received])
+    end_to_end = summary_ms([received[m] - scheduled[m] for m in received])
     return {
         "offered_per_s": rate,
         "duration_s": duration_s,
         "accepted": len(accepted),
-        "errors": errors,
+        "errors": dict(errors),
         "received": len(received),
         "post": summary_ms(post_s),
         "accept_to_provider": to_provider,
+        "due_to_provider": end_to_end,
     }
 
 

@@ -30,15 +30,17 @@ def _outbound_rows(s: dict[str, Any]) -> list[tuple[str, str, str]]:
             )
         )
     if "outbound_paced" in s:
-        p, post, out = s["outbound_paced"], s["outbound_paced"]["post"], s["outbound_paced"]
-        to = out["accept_to_provider"]
+        p = s["outbound_paced"]
+        post, to, due = p["post"], p["accept_to_provider"], p.get("due_to_provider", {})
+        errors = sum((p.get("errors") or {}).values())
         rows.append(
             (
                 f"Outbound paced at {p.get('offered_per_s')} sends/s: POST → 202, "
                 "then 202 → simulator",
-                f"{p.get('received')}/{p.get('accepted')} received, {p.get('errors')} errors",
+                f"{p.get('received')}/{p.get('accepted')} received, {errors} errors",
                 f"POST p50 {post.get('p50_ms')} ms, p99 {post.get('p99_ms')} ms; "
-                f"to the simulator p50 {to.get('p50_ms')} ms, p99 {to.get('p99_ms')} ms",
+                f"202 → simulator p50 {to.get('p50_ms')} ms, p99 {to.get('p99_ms')} ms; "
+                f"due → simulator p50 {due.get('p50_ms')} ms, p99 {due.get('p99_ms')} ms",
             )
         )
     return rows

@@ -34,7 +34,12 @@ def create_client(
     resolver: Resolver = system_resolve,
 ) -> httpx.AsyncClient:
     """The guarded client; ``policy`` is ``EgressSettings.policy()`` in a service."""
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=20)
+    # Keep as many connections alive as may be open: with fewer, a burst of sends beyond that
+    # number opened a connection per call (a connect, plus the egress guard's resolve and
+    # check) and closed it after.
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
+    )
     return httpx.AsyncClient(
         transport=guarded_transport(policy, limits, resolver=resolver),
         timeout=httpx.Timeout(connect=connect_s, read=read_s, write=write_s, pool=pool_s),

@@ -20,7 +20,8 @@ _BACKGROUND: set[asyncio.Task[None]] = set()
 # Webhooks in flight at once. Every accepted send queues three status webhooks; unbounded,
 # a burst of sends piles thousands of requests onto the HTTP client's pool, whose bookkeeping
 # then costs more than the posts (and the simulator answers sends late).
-_IN_FLIGHT = asyncio.Semaphore(32)
+IN_FLIGHT = 32
+_IN_FLIGHT = asyncio.Semaphore(IN_FLIGHT)
 
 
 def request_for(integration: Integration, body: bytes) -> tuple[str, dict[str, str]]:

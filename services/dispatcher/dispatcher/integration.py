@@ -1,7 +1,9 @@
 """An integration as the dispatcher uses it: its row, its credentials decrypted only in memory,
 its provider client and its rate."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -21,7 +23,7 @@ class Ready:
     rate_per_s: float
 
 
-def open_integration(deps: Deps, row: asyncpg.Record | None) -> Ready | Failed:
+def open_integration(deps: Deps, row: asyncpg.Record | Mapping[str, Any] | None) -> Ready | Failed:
     """A client for ``row``, or why the integration cannot send (missing, disabled, flagged,
     credentials incomplete). The decrypted credentials live only inside the client."""
     if row is None:

@@ -14,7 +14,7 @@ import structlog
 from contracts import MessageUpdated, topics
 from db import realtime_log
 from db.snapshots import message_view
-from db.tenant import Connection, savepoint, tenant_tx
+from db.tenant import Connection, tenant_tx
 from dispatcher import store
 from dispatcher.deps import Deps
 from dispatcher.failures import Failed
@@ -46,22 +46,30 @@ async def record_sent(
     provider_message_id: str,
     traceparent: str | None,
 ) -> None:
-    async def write() -> list[MessageUpdated]:
+    async def write(with_id: bool) -> list[MessageUpdated]:
         async with tenant_tx(deps.pool, tenant_id) as conn:
-            try:
-                async with savepoint(conn):  # the conflict must not end the transaction
-                    row = await store.mark_sent(
-                        conn, message_id=message_id, provider_message_id=provider_message_id
-                    )
-            except asyncpg.UniqueViolationError:
-                log.warning(
-                    "provider id already stored on another message",
-                    provider_message_id=provider_message_id,
+            if with_id:
+                row = await store.mark_sent(
+                    conn, message_id=message_id, provider_message_id=provider_message_id
                 )
+            else:
                 row = await store.mark_sent_without_id(conn, message_id=message_id)
             return await _updated(conn, tenant_id, row, traceparent)
 
-    events = await retrying("sent", write, within_s=deps.record_retry_s)
+    async def write_sent() -> list[MessageUpdated]:
+        # The id's conflict is rare (an echo of this send stored first): it aborts the
+        # transaction, and a second one records the send without the id. A savepoint would
+        # cost every send two more round trips for that.
+        try:
+            return await write(with_id=True)
+        except asyncpg.UniqueViolationError:
+            log.warning(
+                "provider id already stored on another message",
+                provider_message_id=provider_message_id,
+            )
+            return await write(with_id=False)
+
+    events = await retrying("sent", write_sent, within_s=deps.record_retry_s)
     await _publish(deps, tenant_id, events)
 
 

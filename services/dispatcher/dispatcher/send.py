@@ -46,12 +46,7 @@ async def handle_send(deps: Deps, received: Received, event: SendRequested) -> N
         tenant_id=str(tenant_id), message_id=str(event.message_id)
     )
     async with tenant_tx(deps.pool, tenant_id) as conn:
-        row = await store.load_message(conn, message_id=event.message_id)
-        integration_row = (
-            await store.load_integration(conn, integration_id=row["integration_id"])
-            if row is not None
-            else None
-        )
+        row, integration_row = await store.load_send(conn, message_id=event.message_id)
     decision = decide(state_of(row), unknown_after_s=deps.unknown_after_s)
     provider = event.provider.value
     if decision is Decision.IN_FLIGHT:

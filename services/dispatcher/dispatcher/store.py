@@ -6,7 +6,7 @@ One function per query, the connection passed in; every tenant query runs in the
 the UPDATE, because a status webhook may have moved the row further while the send was out.
 """
 
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 import asyncpg
@@ -22,8 +22,33 @@ class FailQuery(Protocol):
     ) -> asyncpg.Record | None: ...
 
 
-async def load_message(conn: Connection, *, message_id: UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM messages WHERE id = $1", message_id)
+# The integration's columns, prefixed: messages has an integration_id of its own.
+_INTEGRATION = (
+    "id",
+    "provider",
+    "credentials",
+    "api_base_url",
+    "rate_limit_per_s",
+    "status",
+    "status_reason",
+)
+_LOAD_SEND = """
+SELECT m.*, i.id AS i__id, i.provider AS i__provider, i.credentials AS i__credentials,
+       i.api_base_url AS i__api_base_url, i.rate_limit_per_s AS i__rate_limit_per_s,
+       i.status AS i__status, i.status_reason AS i__status_reason
+  FROM messages m LEFT JOIN integrations i ON i.id = m.integration_id
+ WHERE m.id = $1
+"""
+
+
+async def load_send(
+    conn: Connection, *, message_id: UUID
+) -> tuple[asyncpg.Record | None, dict[str, Any] | None]:
+    """The message and the integration it goes through (None when deleted), in one query."""
+    row = await conn.fetchrow(_LOAD_SEND, message_id)
+    if row is None or row["i__id"] is None:
+        return row, None
+    return row, {c: row[f"i__{c}"] for c in _INTEGRATION}
 
 
 async def claim_state(conn: Connection, *, message_id: UUID) -> asyncpg.Record | None:

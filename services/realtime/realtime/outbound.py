@@ -98,15 +98,20 @@ async def _provider_id(tx: Tx, conversation_id: UUID, message_id: UUID, what: st
 async def queue_outbound(tx: Tx, conversation: asyncpg.Record, body: NewMessage) -> asyncpg.Record:
     """The stored message. The same ``client_message_id`` again returns the first message and
     sends nothing more (the unique index decides, not memory)."""
-    existing = await messages.by_client_id(tx.conn, client_message_id=body.client_message_id)
-    if existing is not None:
-        return _same_conversation(existing, conversation)
-    check_sendable(
-        body.content,
-        tenant_id=tx.tenant_id,
-        last_inbound_at=conversation["last_inbound_at"],
-        now=datetime.now(UTC),
-    )
+    # A repeat is found by the insert's conflict below (no lookup for the first request),
+    # or here when the window closed since the first was accepted.
+    try:
+        check_sendable(
+            body.content,
+            tenant_id=tx.tenant_id,
+            last_inbound_at=conversation["last_inbound_at"],
+            now=datetime.now(UTC),
+        )
+    except Unprocessable:
+        existing = await messages.by_client_id(tx.conn, client_message_id=body.client_message_id)
+        if existing is not None:
+            return _same_conversation(existing, conversation)
+        raise
     conversation_id: UUID = conversation["id"]
     # The request's span (tracing on): the send's trace runs from here to the provider call.
     trace = tracing.current_traceparent()
@@ -135,10 +140,9 @@ async def queue_outbound(tx: Tx, conversation: asyncpg.Record, body: NewMessage)
         raced = await messages.by_client_id(tx.conn, client_message_id=body.client_message_id)
         assert raced is not None
         return _same_conversation(raced, conversation)
-    await conversations.touch_outbound(
+    updated = await conversations.touch_outbound(
         tx.conn, conversation_id=conversation_id, preview=_preview(body.content)
     )
-    updated = await conversations.get(tx.conn, conversation_id=conversation_id)
     assert updated is not None
     await tx.record(
         [

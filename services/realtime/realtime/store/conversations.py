@@ -85,13 +85,28 @@ async def mark_read(conn: Connection, *, conversation_id: UUID) -> asyncpg.Recor
     return await get(conn, conversation_id=conversation_id)
 
 
-async def touch_outbound(conn: Connection, *, conversation_id: UUID, preview: str) -> None:
-    await conn.execute(
-        "UPDATE conversations SET last_message_preview = $2, last_message_at = now(), "
-        "status = 'open' WHERE id = $1",
-        conversation_id,
-        preview[:200],
-    )
+_TOUCH_OUTBOUND = """
+WITH c AS (
+    UPDATE conversations SET last_message_preview = $2, last_message_at = now(), status = 'open'
+     WHERE id = $1
+    RETURNING *
+)
+SELECT c.id, c.integration_id, i.provider, c.contact_id, ct.display_name AS contact_name,
+       ct.phone AS contact_phone, ct.external_id AS chat_id, c.status, c.assignee,
+       c.last_message_preview, c.last_message_at, c.last_inbound_at,
+       c.last_inbound_provider_message_id, c.unread_count, c.created_at, c.updated_at
+FROM c
+JOIN contacts ct ON ct.id = c.contact_id
+JOIN integrations i ON i.id = c.integration_id
+"""
+
+
+async def touch_outbound(
+    conn: Connection, *, conversation_id: UUID, preview: str
+) -> asyncpg.Record | None:
+    """An agent's message went out: the conversation's preview and order move, and it opens.
+    Returns the conversation as ``get`` does, in the same round trip."""
+    return await conn.fetchrow(_TOUCH_OUTBOUND, conversation_id, preview[:200])
 
 
 async def start(conn: Connection, *, tenant_id: UUID, integration_id: UUID, phone: str) -> UUID:
