@@ -85,11 +85,7 @@ async def _replies(running: system.Running, count: int) -> None:
     urls = running.services.urls
     async with (
         SimControl(urls["simulator"]) as sim,
-        httpx.AsyncClient(
-            base_url=urls["gateway"],
-            timeout=30,
-            headers={"Authorization": f"Bearer {running.token}"},
-        ) as api,
+        outbound.agents_client(urls["gateway"], running.token) as api,
     ):
         conversations = await outbound.open_windows(
             api, sim, Provider.META, running.account, outbound.CUSTOMERS

@@ -44,12 +44,35 @@ async def open_windows(
     return conversations
 
 
-async def _post(api: httpx.AsyncClient, conversation: str, marker: str) -> bool:
-    response = await api.post(
-        f"/v1/conversations/{conversation}/messages",
-        json={"client_message_id": marker, "content": {"kind": "text", "body": f"reply {marker}"}},
+def agents_client(gateway_url: str, token: str) -> httpx.AsyncClient:
+    """The agents' HTTP client: up to ``AGENTS`` connections to the gateway."""
+    return httpx.AsyncClient(
+        base_url=gateway_url,
+        timeout=30,
+        headers={"Authorization": f"Bearer {token}"},
+        limits=httpx.Limits(max_connections=AGENTS),
     )
-    return response.status_code == 202
+
+
+async def _post(
+    api: httpx.AsyncClient, conversation: str, marker: str, errors: Counter[str]
+) -> bool:
+    """Post one reply; False (and the reason counted in ``errors``) unless it got its 202."""
+    try:
+        response = await api.post(
+            f"/v1/conversations/{conversation}/messages",
+            json={
+                "client_message_id": marker,
+                "content": {"kind": "text", "body": f"reply {marker}"},
+            },
+        )
+    except httpx.HTTPError as exc:
+        errors[type(exc).__name__] += 1
+        return False
+    if response.status_code != 202:
+        errors[str(response.status_code)] += 1
+        return False
+    return True
 
 
 async def _received(
@@ -92,15 +115,8 @@ async def throughput(
         while queue:
             i = queue.pop()
             marker = f"out-{i}-{uuid4().hex[:8]}"
-            try:
-                ok = await _post(api, conversations[i % len(conversations)], marker)
-            except httpx.HTTPError as exc:
-                errors[type(exc).__name__] += 1
-                continue
-            if ok:
+            if await _post(api, conversations[i % len(conversations)], marker, errors):
                 accepted[marker] = time.time()
-            else:
-                errors["refused"] += 1
 
     started = time.time()
     await asyncio.gather(*(agent() for _ in range(agents)))
@@ -137,13 +153,7 @@ async def paced(
 
     async def one(i: int, due: float) -> None:
         marker = f"out-p{i}-{uuid4().hex[:8]}"
-        try:
-            ok = await _post(api, conversations[i % len(conversations)], marker)
-        except httpx.HTTPError as exc:
-            errors[type(exc).__name__] += 1
-            return
-        if not ok:
-            errors["refused"] += 1
+        if not await _post(api, conversations[i % len(conversations)], marker, errors):
             return
         post_s.append(time.perf_counter() - due)
         accepted[marker] = time.time()

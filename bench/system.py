@@ -21,7 +21,6 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
-import httpx
 from pydantic import SecretStr
 from websockets.asyncio.client import connect
 
@@ -251,12 +250,7 @@ async def _outbound(running: "Running", *, quick: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     async with (
         SimControl(urls["simulator"]) as sim,
-        httpx.AsyncClient(
-            base_url=urls["gateway"],
-            timeout=30,
-            headers={"Authorization": f"Bearer {running.token}"},
-            limits=httpx.Limits(max_connections=outbound.AGENTS),
-        ) as api,
+        outbound.agents_client(urls["gateway"], running.token) as api,
     ):
         out["outbound_ceiling"] = await outbound.ceiling(sim, urls["simulator"], 5 if quick else 10)
         print("outbound ceiling", out["outbound_ceiling"], flush=True)

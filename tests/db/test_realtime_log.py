@@ -11,7 +11,7 @@ from contracts import ConversationUpdated, ConversationView, Provider
 from credentials import Vault
 from db.realtime_log import numbered, record
 from db.tenant import tenant_tx
-from tests.db.graph import build_graph
+from tests.db.graph import Graph, build_graph
 
 
 def _event(conversation_id, integration_id, contact_id) -> ConversationUpdated:  # type: ignore[no-untyped-def]
@@ -28,13 +28,21 @@ def _event(conversation_id, integration_id, contact_id) -> ConversationUpdated: 
     )
 
 
-async def test_concurrent_writers_get_gapless_cursors_in_commit_order(
+@pytest.fixture
+async def world(
     app_pool: asyncpg.Pool,
     vault: Vault,
     make_tenant,  # type: ignore[no-untyped-def]
-) -> None:
+) -> tuple[Graph, ConversationUpdated]:
+    """A tenant with a conversation, and an event of that conversation to record."""
     g = await build_graph(app_pool, vault, await make_tenant())
-    ev = _event(g.conversation_id, g.integration_id, g.contact_id)
+    return g, _event(g.conversation_id, g.integration_id, g.contact_id)
+
+
+async def test_concurrent_writers_get_gapless_cursors_in_commit_order(
+    app_pool: asyncpg.Pool, world: tuple[Graph, ConversationUpdated]
+) -> None:
+    g, ev = world
 
     async def writer(n: int) -> list[int]:
         async with tenant_tx(app_pool, g.tenant_id) as conn:
@@ -63,12 +71,9 @@ async def test_concurrent_writers_get_gapless_cursors_in_commit_order(
 
 
 async def test_cursors_are_given_at_commit_in_recording_order_and_stored_in_the_payload(
-    app_pool: asyncpg.Pool,
-    vault: Vault,
-    make_tenant,  # type: ignore[no-untyped-def]
+    app_pool: asyncpg.Pool, world: tuple[Graph, ConversationUpdated]
 ) -> None:
-    g = await build_graph(app_pool, vault, await make_tenant())
-    ev = _event(g.conversation_id, g.integration_id, g.contact_id)
+    g, ev = world
     events = [ev.model_copy(update={"event_id": uuid4()}) for _ in range(5)]
     async with tenant_tx(app_pool, g.tenant_id) as conn:
         before = await conn.fetchval("SELECT realtime_seq FROM tenants")
@@ -97,12 +102,9 @@ async def test_cursors_are_given_at_commit_in_recording_order_and_stored_in_the_
 
 
 async def test_a_rolled_back_transaction_takes_no_cursor(
-    app_pool: asyncpg.Pool,
-    vault: Vault,
-    make_tenant,  # type: ignore[no-untyped-def]
+    app_pool: asyncpg.Pool, world: tuple[Graph, ConversationUpdated]
 ) -> None:
-    g = await build_graph(app_pool, vault, await make_tenant())
-    ev = _event(g.conversation_id, g.integration_id, g.contact_id)
+    g, ev = world
     async with tenant_tx(app_pool, g.tenant_id) as conn:
         before = await conn.fetchval("SELECT realtime_seq FROM tenants")
     with pytest.raises(RuntimeError):
