@@ -20,11 +20,13 @@ def _outbound_rows(s: dict[str, Any]) -> list[tuple[str, str, str]]:
         )
     if "outbound" in s:
         o = s["outbound"]
+        failed = ", ".join(f"{n} {kind}" for kind, n in (o.get("errors") or {}).items())
+        failed = f" (POSTs failed: {failed})" if failed else ""
         rows.append(
             (
                 f"Outbound: API accept → simulator received ({o.get('agents', 16)} agents, "
                 "status webhooks flowing back)",
-                f"{o.get('sends_per_s')} sends/s",
+                f"{o.get('sends_per_s')} sends/s{failed}",
                 f"{o.get('ratio_to_outbound_ceiling')} of the outbound ceiling; "
                 f"p50 {o.get('p50_ms')} ms, p99 {o.get('p99_ms')} ms",
             )
