@@ -65,6 +65,31 @@ async def test_same_client_message_id_three_times_is_one_message_and_one_send_re
         assert [m["client_message_id"] for m in history].count("cmid-1") == 1
 
 
+async def test_a_repeat_after_the_window_closed_returns_the_accepted_message(
+    gateway: Gateway, app_pool: asyncpg.Pool, vault: Vault, make_tenant
+) -> None:  # type: ignore[no-untyped-def]
+    """A client retrying a send it never saw answered gets the message it already queued,
+    even when the 24-hour window has closed since: the key is checked before the refusal."""
+    w = await make_world(app_pool, vault, await make_tenant())
+    path = f"/v1/conversations/{w.conversation_id}/messages"
+    async with gateway.http(token(w.tenant_id)) as c:
+        first = await c.post(path, json=text("kept-1", "olá"))
+        assert first.status_code == 202
+        async with tenant_tx(app_pool, w.tenant_id) as conn:
+            await conn.execute(
+                "UPDATE conversations SET last_inbound_at = now() - interval '30 hours' "
+                "WHERE id = $1",
+                w.conversation_id,
+            )
+        again = await c.post(path, json=text("kept-1", "olá"))
+        assert again.status_code == 202
+        assert again.json()["id"] == first.json()["id"]
+        refused = await c.post(path, json=text("kept-2", "olá"))
+        assert (refused.status_code, refused.json()["code"]) == (422, "window_closed")
+        history = (await c.get(path)).json()["items"]
+        assert [m["client_message_id"] for m in history] == ["kept-1"]
+
+
 async def test_free_form_outside_the_24_hour_window_needs_a_template(
     gateway: Gateway, app_pool: asyncpg.Pool, vault: Vault, make_tenant
 ) -> None:  # type: ignore[no-untyped-def]
