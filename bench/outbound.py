@@ -155,9 +155,10 @@ async def paced(
         marker = f"out-p{i}-{uuid4().hex[:8]}"
         if not await _post(api, conversations[i % len(conversations)], marker, errors):
             return
-        post_s.append(time.perf_counter() - due)
-        accepted[marker] = time.time()
-        scheduled[marker] = time.time() - (time.perf_counter() - due)
+        waited, now = time.perf_counter() - due, time.time()
+        post_s.append(waited)
+        accepted[marker] = now
+        scheduled[marker] = now - waited
 
     tasks = []
     start = time.perf_counter()

@@ -25,7 +25,7 @@ def create_app(base_url: str, state: SimState | None = None) -> FastAPI:
         # Webhooks go to the URLs the developer registered (ingest-api on this machine): not a
         # provider call, so not the tenants' egress guard.
         timeout = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)
-        # As many kept-alive connections as webhooks in flight (driver._IN_FLIGHT): with
+        # As many kept-alive connections as webhooks in flight (driver.IN_FLIGHT): with
         # httpx's default of 20, a burst of status webhooks opened and closed a connection
         # for every post beyond the twentieth.
         in_flight = driver.IN_FLIGHT

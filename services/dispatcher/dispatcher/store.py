@@ -22,16 +22,7 @@ class FailQuery(Protocol):
     ) -> asyncpg.Record | None: ...
 
 
-# The integration's columns, prefixed: messages has an integration_id of its own.
-_INTEGRATION = (
-    "id",
-    "provider",
-    "credentials",
-    "api_base_url",
-    "rate_limit_per_s",
-    "status",
-    "status_reason",
-)
+# The integration's columns, prefixed ``i__``: messages has an integration_id of its own.
 _LOAD_SEND = """
 SELECT m.*, i.id AS i__id, i.provider AS i__provider, i.credentials AS i__credentials,
        i.api_base_url AS i__api_base_url, i.rate_limit_per_s AS i__rate_limit_per_s,
@@ -48,7 +39,7 @@ async def load_send(
     row = await conn.fetchrow(_LOAD_SEND, message_id)
     if row is None or row["i__id"] is None:
         return row, None
-    return row, {c: row[f"i__{c}"] for c in _INTEGRATION}
+    return row, {k[3:]: v for k, v in row.items() if k.startswith("i__")}
 
 
 async def claim_state(conn: Connection, *, message_id: UUID) -> asyncpg.Record | None:

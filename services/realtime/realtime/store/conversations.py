@@ -8,15 +8,18 @@ import asyncpg
 
 from db.tenant import Connection
 
-_SELECT = """
+# A conversation as the inbox shows it, read from ``c``: the table, or an UPDATE's RETURNING.
+_VIEW = """
 SELECT c.id, c.integration_id, i.provider, c.contact_id, ct.display_name AS contact_name,
        ct.phone AS contact_phone, ct.external_id AS chat_id, c.status, c.assignee,
        c.last_message_preview, c.last_message_at, c.last_inbound_at,
        c.last_inbound_provider_message_id, c.unread_count, c.created_at, c.updated_at
-FROM conversations c
+"""
+_JOINED = """
 JOIN contacts ct ON ct.id = c.contact_id
 JOIN integrations i ON i.id = c.integration_id
 """
+_SELECT = _VIEW + "FROM conversations c" + _JOINED
 
 
 async def get(
@@ -85,20 +88,14 @@ async def mark_read(conn: Connection, *, conversation_id: UUID) -> asyncpg.Recor
     return await get(conn, conversation_id=conversation_id)
 
 
-_TOUCH_OUTBOUND = """
+_TOUCHED = """
 WITH c AS (
     UPDATE conversations SET last_message_preview = $2, last_message_at = now(), status = 'open'
      WHERE id = $1
     RETURNING *
 )
-SELECT c.id, c.integration_id, i.provider, c.contact_id, ct.display_name AS contact_name,
-       ct.phone AS contact_phone, ct.external_id AS chat_id, c.status, c.assignee,
-       c.last_message_preview, c.last_message_at, c.last_inbound_at,
-       c.last_inbound_provider_message_id, c.unread_count, c.created_at, c.updated_at
-FROM c
-JOIN contacts ct ON ct.id = c.contact_id
-JOIN integrations i ON i.id = c.integration_id
 """
+_TOUCH_OUTBOUND = _TOUCHED + _VIEW + "FROM c" + _JOINED
 
 
 async def touch_outbound(
