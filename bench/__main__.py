@@ -50,8 +50,12 @@ async def measure(stack: Stack, root: Path, logs: Path, quick: bool) -> dict[str
     )
     print("s3 clients", results["ceilings"]["s3_clients"], flush=True)
     frames = ceilings.FANOUT_FRAMES
-    results["ceilings"]["fanout"] = await ceilings.fanout_ceiling(logs, clients, frames)
+    results["ceilings"]["fanout"] = await ceilings.fanout_ceiling(
+        logs, clients, frames, shared=True
+    )
     print("fanout ceiling", results["ceilings"]["fanout"], flush=True)
+    results["ceilings"]["fanout_broadcast"] = await ceilings.fanout_ceiling(logs, clients, frames)
+    print("fanout ceiling, websockets' broadcast", results["ceilings"]["fanout_broadcast"])
     results["ceilings"]["fanout_deflate"] = await ceilings.fanout_ceiling(
         logs, clients, frames, compression="deflate"
     )

@@ -70,7 +70,7 @@ FANOUT_FRAMES = 60
 
 
 async def fanout_ceiling(
-    logs: Path, clients: int, frames: int, *, compression: str = "none"
+    logs: Path, clients: int, frames: int, *, compression: str = "none", shared: bool = False
 ) -> dict[str, object]:
     """A bare broadcast to ``clients`` (``bench.ws_bare_server``): with ``compression`` "none"
     the strongest this machine does, "deflate" what per-connection compression costs."""
@@ -78,9 +78,9 @@ async def fanout_ceiling(
 
     port = free_port()
     argv = [sys.executable, "-m", "bench.ws_bare_server", "--port", str(port)]
-    server = start_server(
-        f"ws-bare-{compression}", [*argv, "--compression", compression], logs, port=port
-    )
+    argv += ["--compression", compression, *(["--shared"] if shared else [])]
+    name = f"ws-bare-{compression}{'-shared' if shared else ''}"
+    server = start_server(name, argv, logs, port=port)
     url = f"ws://127.0.0.1:{port}"
 
     async def go() -> None:

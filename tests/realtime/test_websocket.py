@@ -126,6 +126,27 @@ async def test_live_gap_is_filled_from_postgres_and_topic_duplicates_are_dropped
     await ws.close()
 
 
+async def test_a_burst_read_in_one_poll_arrives_whole_and_in_cursor_order(
+    gateway: Gateway, app_pool: asyncpg.Pool, vault: Vault, publisher: Publisher, make_tenant
+) -> None:  # type: ignore[no-untyped-def]
+    """The gateway hands a poll's events to a connection together: still in cursor order, a
+    gap inside the burst read from Postgres before the events after it, a duplicate dropped."""
+    w = await make_world(app_pool, vault, await make_tenant())
+    ws, _ = await connect(gateway, token(w.tenant_id))
+    await subscribe(ws, f"conversation:{w.conversation_id}")
+    burst = [
+        (await inbound(app_pool, publisher, w, f"burst {i}", publish=False))[0] for i in range(6)
+    ]
+    on_topic = burst[:2] + burst[3:5] + burst[4:]  # the third never published, the fifth twice
+    await publisher.publish_many([Outgoing(topics.REALTIME, str(w.tenant_id), e) for e in on_topic])
+    got = [await next_event(ws) for _ in burst]
+    assert [f["cursor"] for f in got] == [e.cursor for e in burst]
+    assert [f["event"]["message"]["text"] for f in got] == [f"burst {i}" for i in range(6)]
+    marker = await inbound(app_pool, publisher, w, "after the burst")
+    assert (await next_event(ws))["cursor"] == marker[0].cursor  # nothing twice in between
+    await ws.close()
+
+
 async def test_a_lost_publish_reaches_a_quiet_tenants_client_within_seconds(
     gateway: Gateway, app_pool: asyncpg.Pool, vault: Vault, publisher: Publisher, make_tenant
 ) -> None:  # type: ignore[no-untyped-def]

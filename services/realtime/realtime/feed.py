@@ -18,10 +18,8 @@ class FeedEvent:
     # The whole websocket frame, built once and sent as-is to every subscriber (as text, or
     # as its encoded bytes: ``realtime.wire``).
     frame: str
-
-    @property
-    def channels(self) -> tuple[str, ...]:
-        return channels_of(self.type, self.conversation_id)
+    # Computed once here, not per subscriber: every connection of the tenant reads it.
+    channels: tuple[str, ...]
 
 
 class TracedFrame(str):
@@ -49,7 +47,9 @@ def feed_event(
     tenant_id: UUID, cursor: int, type_: str, conversation_id: UUID | None, event_json: str
 ) -> FeedEvent:
     frame = SharedFrame(build_frame(cursor, event_json))
-    return FeedEvent(tenant_id, cursor, type_, conversation_id, frame)
+    return FeedEvent(
+        tenant_id, cursor, type_, conversation_id, frame, channels_of(type_, conversation_id)
+    )
 
 
 class Admission(Enum):

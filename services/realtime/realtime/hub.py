@@ -8,12 +8,14 @@ A gap is noticed when a later cursor arrives; for a tenant where nothing else ha
 tail (``catch_up``, every ``tail_interval_s``) compares each subscribed tenant's committed
 head with what was dispatched and reads what is missing from Postgres, so an event whose
 publish was lost still reaches its clients within seconds.
-Each event is serialized once and the same frame goes to every subscriber.
+Each event is serialized once and the same frame goes to every subscriber; the events of one
+poll are handed over together (up to ``_CHUNK``), so a connection writes a burst at once.
 """
 
 import asyncio
 import contextlib
 import itertools
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 from uuid import UUID
@@ -27,6 +29,7 @@ from bus.lag import reader_lag
 from bus.stream import Batches, Subscription, SubscriptionOptions
 from config.shared import KafkaSettings
 from contracts import topics
+from contracts.realtime import RealtimeEvent
 from db.tenant import tenant_tx
 from realtime import latency, records
 from realtime.feed import Admission, FeedEvent, admit
@@ -41,6 +44,9 @@ log = structlog.get_logger(__name__)
 _READERS = itertools.count(1)
 # A poll loop turns every 200 ms: silent this long, it is stuck.
 _STALL_S = 30.0
+# Events handed to the subscribers at once: a burst leaves in few writes per connection, and
+# stays far below a connection's send-queue bound (``Limits.max_queue``) while it waits.
+_CHUNK = 64
 
 EVENTS = Counter("gateway_realtime_events_total", "Realtime events dispatched", ["source"])
 CONNECTIONS = Gauge("gateway_ws_connections", "Authenticated websocket connections")
@@ -193,21 +199,33 @@ class Hub:
 
     async def _on_batch(self, consumer: AIOKafkaConsumer, batches: Batches) -> None:
         reader_lag(consumer, "gateway", batches)
+        chunk: list[tuple[FeedEvent, RealtimeEvent]] = []
         for polled in batches.values():
             for record in polled:
                 decoded = records.decoded(record.value)
-                if decoded is not None:
+                if decoded is None:
+                    continue
+                if tracing.active:  # a span per event: its frame carries that span
                     feed, event = decoded
-                    if tracing.active:
-                        with records.delivery_span(record, feed, event) as traced:
-                            delivered = await self.dispatch(traced)
-                    else:
-                        delivered = await self.dispatch(feed)
-                    if delivered:
-                        latency.observe(event, datetime.now(UTC))
-                # Let the writers run between events: a reader that keeps up then never sees
-                # a poll batch pile up in its queue all at once.
-                await asyncio.sleep(0)
+                    with records.delivery_span(record, feed, event) as traced:
+                        await self._dispatch_chunk([(traced, event)])
+                    continue
+                chunk.append(decoded)
+                if len(chunk) == _CHUNK:
+                    await self._dispatch_chunk(chunk)
+                    chunk = []
+        if chunk:
+            await self._dispatch_chunk(chunk)
+
+    async def _dispatch_chunk(self, chunk: list[tuple[FeedEvent, RealtimeEvent]]) -> None:
+        delivered = await self.dispatch([feed for feed, _ in chunk])
+        now = datetime.now(UTC)
+        for (_, event), was in zip(chunk, delivered, strict=True):
+            if was:
+                latency.observe(event, now)
+        # Let the writers run between chunks: what a connection could not write at once
+        # goes out before the next chunk is queued behind it.
+        await asyncio.sleep(0)
 
     async def _tail(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -250,26 +268,42 @@ class Hub:
         log.info("delivered committed events the topic had not", tenant_id=str(tenant_id))
         return head - expected + 1
 
-    async def dispatch(self, event: FeedEvent) -> bool:
-        """One event from the topic: deliver it, after any earlier cursors it reveals missing.
-        Whether it was delivered (not a duplicate, and some subscriber of its tenant is here)."""
+    async def dispatch(self, events: Sequence[FeedEvent]) -> list[bool]:
+        """Events from the topic, in the order read: each one delivered after any earlier
+        cursors it reveals missing. A tenant's deliverable events go to each of its
+        subscribers together, so a connection writes them in one go (one system call for a
+        burst rather than one per event). Whether each was delivered (not a duplicate, and
+        some subscriber of its tenant is here)."""
+        delivered: list[bool] = []
         async with self._lock:
-            expected = self._next.get(event.tenant_id)
-            if expected is None:
-                return False  # no subscriber of this tenant here
-            decision = admit(expected, event.cursor)
-            if decision is Admission.SKIP:
-                return False
-            if decision is Admission.FILL_GAP:
-                try:
-                    await self._fill(event.tenant_id, expected, event.cursor - 1)
-                except (OSError, asyncpg.PostgresError):
-                    # Without the missing events order cannot be kept: clients reload instead.
-                    log.exception("gap fill failed", tenant_id=str(event.tenant_id))
-                    self._reset(event.tenant_id, event.cursor - 1)
-            self._deliver([event], source="topic")
-            self._next[event.tenant_id] = event.cursor + 1
-            return True
+            ready: dict[UUID, list[FeedEvent]] = {}
+            for event in events:
+                delivered.append(await self._admit(event, ready))
+            for tenant_events in ready.values():
+                self._deliver(tenant_events, source="topic")
+        return delivered
+
+    async def _admit(self, event: FeedEvent, ready: dict[UUID, list[FeedEvent]]) -> bool:
+        """Queue ``event`` in ``ready`` when it is its tenant's next cursor, reading the
+        cursors before it from Postgres first when they are missing. Under ``_lock``."""
+        expected = self._next.get(event.tenant_id)
+        if expected is None:
+            return False  # no subscriber of this tenant here
+        decision = admit(expected, event.cursor)
+        if decision is Admission.SKIP:
+            return False
+        if decision is Admission.FILL_GAP:
+            # What is queued for the tenant comes before the gap: out first, in order.
+            self._deliver(ready.pop(event.tenant_id, []), source="topic")
+            try:
+                await self._fill(event.tenant_id, expected, event.cursor - 1)
+            except (OSError, asyncpg.PostgresError):
+                # Without the missing events order cannot be kept: clients reload instead.
+                log.exception("gap fill failed", tenant_id=str(event.tenant_id))
+                self._reset(event.tenant_id, event.cursor - 1)
+        ready.setdefault(event.tenant_id, []).append(event)
+        self._next[event.tenant_id] = event.cursor + 1
+        return True
 
     async def _fill(self, tenant_id: UUID, first: int, last: int) -> None:
         if last - first + 1 > self._max_gap:
