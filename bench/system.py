@@ -336,6 +336,29 @@ async def _fanout(
         )
 
 
+async def _fanout_fresh(root: Path, logs: Path, clients: int) -> dict[str, Any]:
+    """Fan-out on a system started afresh, like each inbound step: after the outbound steps
+    the embedded broker holds tens of thousands of records and costs more CPU per fetch
+    (``_inbound``), which would be measured as the gateway's."""
+    stack = Stack(StackSettings(), root / "fanout")
+    await asyncio.to_thread(stack.start)
+    try:
+        await asyncio.to_thread(stack.prepare)
+        async with running_system(stack, logs / "fanout") as running:
+            return await _fanout(
+                running.services,
+                stack,
+                running.pool,
+                running.tenant_id,
+                running.integration_id,
+                running.token,
+                clients,
+                frames=FANOUT_FRAMES,
+            )
+    finally:
+        await asyncio.to_thread(stack.stop)
+
+
 async def _statuses_settled(running: "Running", timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -435,8 +458,8 @@ async def running_system(stack: Stack, logs: Path) -> AsyncIterator[Running]:
 async def measure(
     stack: Stack, root: Path, logs: Path, ceilings: dict[str, Any], *, quick: bool
 ) -> dict[str, Any]:
-    """Inbound on fresh systems of its own (see ``_inbound``), then outbound and fan-out on
-    ``stack``."""
+    """Inbound on fresh systems of its own (see ``_inbound``), outbound on ``stack``, fan-out
+    on one more fresh system."""
     rates = [200, 500] if quick else [250, 500, 750, 1000, 1250, 1500, 2000]
     out: dict[str, Any] = {"inbound": await _inbound(root, logs, rates, 5 if quick else 30)}
     async with running_system(stack, logs / "system") as running:
@@ -448,22 +471,9 @@ async def measure(
             )
         await asyncio.sleep(6)  # the dispatcher reloads integration settings
         out.update(await _outbound(running, quick=quick))
-        # Fan-out is measured on a quiet system: every send's sent/delivered/read webhooks
-        # have come back through ingest first.
-        await _statuses_settled(running, timeout_s=180)
-        clients = ceilings["fanout"]["clients"]
-        out["fanout"] = await _fanout(
-            running.services,
-            stack,
-            running.pool,
-            running.tenant_id,
-            running.integration_id,
-            running.token,
-            clients,
-            frames=FANOUT_FRAMES,
-        )
-        out["fanout"]["ratio_to_fanout_ceiling"] = ratio(
-            out["fanout"]["deliveries_per_s"], ceilings["fanout"]["deliveries_per_s"]
-        )
-        print("fanout", out["fanout"], flush=True)
+    out["fanout"] = await _fanout_fresh(root, logs, ceilings["fanout"]["clients"])
+    out["fanout"]["ratio_to_fanout_ceiling"] = ratio(
+        out["fanout"]["deliveries_per_s"], ceilings["fanout"]["deliveries_per_s"]
+    )
+    print("fanout", out["fanout"], flush=True)
     return out
