@@ -30,7 +30,7 @@ from ingest.readiness import broker_reachable, database_reachable
 from ingest.receive import Receiver
 from ingest.routing import RouteCache
 from ingest.settings import IngestSettings
-from telemetry.ops import ops_app, serve_with_ops
+from telemetry.ops import KEEP_ALIVE_S, ops_app, serve_with_ops
 
 
 async def _receiver(request: Request) -> Receiver:
@@ -141,5 +141,6 @@ def serve(settings: IngestSettings) -> None:
         # X-Forwarded-For (no decision depends on the client's address).
         access_log=False,
         proxy_headers=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
     asyncio.run(serve_with_ops(public, app.ops, settings.ops_port))

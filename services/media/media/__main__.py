@@ -39,7 +39,7 @@ from providers.base import ProviderClient
 from providers.registry import client
 from telemetry import tracing
 from telemetry.logging import configure
-from telemetry.ops import serve_ops, serve_with_ops
+from telemetry.ops import KEEP_ALIVE_S, serve_ops, serve_with_ops
 
 log = structlog.get_logger(__name__)
 
@@ -126,7 +126,13 @@ def worker() -> None:
 
 async def _run_api(settings: MediaSettings) -> None:
     app = create_app(settings, load(AuthSettings), load(DatabaseSettings), load(S3Settings))
-    public = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
+    public = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
     log.info("media-api listening", host=settings.host, port=settings.port, ops=settings.ops_port)
     # On SIGTERM: stop accepting, finish requests in flight, run the lifespan.
     await serve_with_ops(public, app.state.ops, settings.ops_port)

@@ -30,7 +30,7 @@ from realtime.settings import Config, GatewaySettings
 from realtime.ws import websocket_endpoint
 from telemetry import liveness
 from telemetry.bodycap import BodyCap
-from telemetry.ops import ops_app
+from telemetry.ops import KEEP_ALIVE_S, ops_app
 
 # The reader polls every 200 ms; this long without a poll means it is stuck.
 READER_STALL_S = 30.0
@@ -165,6 +165,7 @@ def server_config(app: FastAPI, settings: GatewaySettings, **overrides: object) 
         "ws_ping_timeout": settings.ping_timeout_s,
         "ws_per_message_deflate": settings.ws_compression,
         "timeout_graceful_shutdown": 10,
+        "timeout_keep_alive": KEEP_ALIVE_S,
         **overrides,
     }
     return uvicorn.Config(keep_send(app), **options)  # type: ignore[arg-type]
