@@ -30,6 +30,7 @@ from ingest.readiness import broker_reachable, database_reachable
 from ingest.receive import Receiver
 from ingest.routing import RouteCache
 from ingest.settings import IngestSettings
+from telemetry.httpguard import guarded_http
 from telemetry.ops import KEEP_ALIVE_S, ops_app, serve_with_ops
 
 
@@ -142,5 +143,6 @@ def serve(settings: IngestSettings) -> None:
         access_log=False,
         proxy_headers=False,
         timeout_keep_alive=KEEP_ALIVE_S,
+        http=guarded_http(),  # a webhook arrives whole, in time, with a bounded head
     )
     asyncio.run(serve_with_ops(public, app.ops, settings.ops_port))

@@ -38,10 +38,14 @@ from media.storage import open_store
 from providers.base import ProviderClient
 from providers.registry import client
 from telemetry import tracing
+from telemetry.httpguard import guarded_http
 from telemetry.logging import configure
 from telemetry.ops import KEEP_ALIVE_S, serve_ops, serve_with_ops
 
 log = structlog.get_logger(__name__)
+
+# How long media-api gives a request to arrive whole (``telemetry.httpguard``).
+UPLOAD_DEADLINE_S = 600.0
 
 
 def provider_client(
@@ -132,6 +136,8 @@ async def _run_api(settings: MediaSettings) -> None:
         port=settings.port,
         log_level="warning",
         timeout_keep_alive=KEEP_ALIVE_S,
+        # Uploads reach 100 MB: ten minutes is ~170 KB/s, a slow mobile link.
+        http=guarded_http(deadline_s=UPLOAD_DEADLINE_S),
     )
     log.info("media-api listening", host=settings.host, port=settings.port, ops=settings.ops_port)
     # On SIGTERM: stop accepting, finish requests in flight, run the lifespan.

@@ -30,6 +30,7 @@ from realtime.settings import Config, GatewaySettings
 from realtime.ws import websocket_endpoint
 from telemetry import liveness
 from telemetry.bodycap import BodyCap
+from telemetry.httpguard import guarded_http
 from telemetry.ops import KEEP_ALIVE_S, ops_app
 
 # The reader polls every 200 ms; this long without a poll means it is stuck.
@@ -166,6 +167,7 @@ def server_config(app: FastAPI, settings: GatewaySettings, **overrides: object) 
         "ws_per_message_deflate": settings.ws_compression,
         "timeout_graceful_shutdown": 10,
         "timeout_keep_alive": KEEP_ALIVE_S,
+        "http": guarded_http(),  # a request arrives whole, in time, with a bounded head
         **overrides,
     }
     return uvicorn.Config(keep_send(app), **options)  # type: ignore[arg-type]
