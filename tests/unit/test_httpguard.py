@@ -78,31 +78,24 @@ async def test_a_silent_connection_is_answered_408_and_closed(port: int) -> None
     writer.close()
 
 
-async def test_a_head_sent_a_header_at_a_time_does_not_hold_the_connection(port: int) -> None:
+@pytest.mark.parametrize(
+    ("start", "pieces", "every_s"),
+    [
+        (b"POST /x HTTP/1.1\r\nHost: t\r\n", [b"X-Slow-%d: 1\r\n" % i for i in range(20)], 0.2),
+        (b"POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n", [b"a"] * 100, 0.1),
+    ],
+    ids=["head-a-header-at-a-time", "body-a-byte-at-a-time"],
+)
+async def test_a_trickling_request_does_not_hold_the_connection(
+    port: int, start: bytes, pieces: list[bytes], every_s: float
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(b"POST /x HTTP/1.1\r\nHost: t\r\n")
+    writer.write(start)
 
     async def trickle() -> None:
-        for i in range(20):
-            writer.write(b"X-Slow-%d: 1\r\n" % i)
-            await asyncio.sleep(0.2)
-
-    task = asyncio.create_task(trickle())
-    data, waited = await _answer_within(reader, 5)
-    task.cancel()
-    assert data.startswith(b"HTTP/1.1 408 ")
-    assert waited < DEADLINE_S + 1.5
-    writer.close()
-
-
-async def test_a_body_sent_a_byte_at_a_time_does_not_hold_the_connection(port: int) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(b"POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n")
-
-    async def trickle() -> None:
-        for _ in range(100):
-            writer.write(b"a")
-            await asyncio.sleep(0.1)
+        for piece in pieces:
+            writer.write(piece)
+            await asyncio.sleep(every_s)
 
     task = asyncio.create_task(trickle())
     data, waited = await _answer_within(reader, 5)
