@@ -13,11 +13,16 @@ opening or of the request's first byte, or the connection is answered 408 and cl
 it is answered 431 and closed. The clock stops once the request is in: a slow answer is the
 server's business, not the client's. A websocket upgrade is handed over after its head, and
 the gateway's own deadlines (the auth frame's) take over from there. Idle time between
-requests is still ``timeout_keep_alive``'s.
+requests is still ``timeout_keep_alive``'s: ``KEEP_ALIVE_S``.
+
+``public_config`` is the uvicorn config of every port the internet reaches (ingest-api, the
+gateway, media-api): this protocol and that keep-alive, so no public server is without them.
 """
 
 import asyncio
+from typing import Any
 
+import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 # Request line and headers: a browser's cookies and a bearer token fit many times over.
@@ -26,6 +31,12 @@ MAX_HEADERS = 100
 # A request's head and a webhook's or an API call's body (capped at 1 MB by the services) come
 # in well within this on any link a provider or a browser uses.
 DEADLINE_S = 30.0
+# How long a public server keeps an idle connection open. uvicorn's default, 5 s, is exactly
+# httpx's pool expiry and far below a load balancer's idle timeout (AWS ALB: 60 s): a client
+# that reuses its connection as the server closes it gets a reset, not an answer (an agent's
+# send then fails without telling whether it was accepted), and a load balancer answers 502.
+# A server must keep idle connections longer than the clients in front of it do.
+KEEP_ALIVE_S = 75
 # After a refusal the client may still be sending: its bytes are read and dropped this long,
 # because closing with them unread resets the connection and the client never reads why.
 LINGER_S = 2.0
@@ -151,3 +162,11 @@ def guarded_http(deadline_s: float = DEADLINE_S) -> type[GuardedHttpToolsProtoco
     """The protocol class for ``uvicorn.Config(http=...)``, with ``deadline_s`` to receive a
     request (longer where bodies are large: media uploads)."""
     return type("GuardedHttp", (GuardedHttpToolsProtocol,), {"deadline_s": deadline_s})
+
+
+def public_config(app: Any, *, deadline_s: float = DEADLINE_S, **options: Any) -> uvicorn.Config:
+    """uvicorn's config for a public port: requests received under this module's limits
+    (``deadline_s`` longer where bodies are large), idle connections kept ``KEEP_ALIVE_S``."""
+    return uvicorn.Config(
+        app, http=guarded_http(deadline_s), timeout_keep_alive=KEEP_ALIVE_S, **options
+    )

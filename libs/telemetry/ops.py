@@ -22,13 +22,6 @@ from telemetry import liveness
 
 ReadyCheck = Callable[[], Awaitable[dict[str, bool]]]
 
-# How long a public server keeps an idle connection open. uvicorn's default, 5 s, is exactly
-# httpx's pool expiry and far below a load balancer's idle timeout (AWS ALB: 60 s): a client
-# that reuses its connection as the server closes it gets a reset, not an answer (an agent's
-# send then fails without telling whether it was accepted), and a load balancer answers 502.
-# A server must keep idle connections longer than the clients in front of it do.
-KEEP_ALIVE_S = 75
-
 
 def ops_routes(ready: ReadyCheck) -> APIRouter:
     router = APIRouter(tags=["operations"])

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-import uvicorn
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import SecretStr
@@ -30,8 +29,8 @@ from ingest.readiness import broker_reachable, database_reachable
 from ingest.receive import Receiver
 from ingest.routing import RouteCache
 from ingest.settings import IngestSettings
-from telemetry.httpguard import guarded_http
-from telemetry.ops import KEEP_ALIVE_S, ops_app, serve_with_ops
+from telemetry.httpguard import public_config
+from telemetry.ops import ops_app, serve_with_ops
 
 
 async def _receiver(request: Request) -> Receiver:
@@ -133,7 +132,7 @@ def serve(settings: IngestSettings) -> None:
     # collector's generations, it is not traversed again by the collections that each
     # webhook's garbage triggers.
     gc.freeze()
-    public = uvicorn.Config(
+    public = public_config(
         app,
         host=settings.api_host,
         port=settings.api_port,
@@ -142,7 +141,5 @@ def serve(settings: IngestSettings) -> None:
         # X-Forwarded-For (no decision depends on the client's address).
         access_log=False,
         proxy_headers=False,
-        timeout_keep_alive=KEEP_ALIVE_S,
-        http=guarded_http(),  # a webhook arrives whole, in time, with a bounded head
     )
     asyncio.run(serve_with_ops(public, app.ops, settings.ops_port))

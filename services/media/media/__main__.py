@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import structlog
-import uvicorn
 
 from bus.publisher import Publisher
 from bus.retrying import waiting_on_infrastructure
@@ -38,13 +37,14 @@ from media.storage import open_store
 from providers.base import ProviderClient
 from providers.registry import client
 from telemetry import tracing
-from telemetry.httpguard import guarded_http
+from telemetry.httpguard import public_config
 from telemetry.logging import configure
-from telemetry.ops import KEEP_ALIVE_S, serve_ops, serve_with_ops
+from telemetry.ops import serve_ops, serve_with_ops
 
 log = structlog.get_logger(__name__)
 
-# How long media-api gives a request to arrive whole (``telemetry.httpguard``).
+# How long media-api gives a request to arrive whole (``telemetry.httpguard``): uploads reach
+# 100 MB, and ten minutes is ~170 KB/s, a slow mobile link.
 UPLOAD_DEADLINE_S = 600.0
 
 
@@ -130,14 +130,12 @@ def worker() -> None:
 
 async def _run_api(settings: MediaSettings) -> None:
     app = create_app(settings, load(AuthSettings), load(DatabaseSettings), load(S3Settings))
-    public = uvicorn.Config(
+    public = public_config(
         app,
         host=settings.host,
         port=settings.port,
         log_level="warning",
-        timeout_keep_alive=KEEP_ALIVE_S,
-        # Uploads reach 100 MB: ten minutes is ~170 KB/s, a slow mobile link.
-        http=guarded_http(deadline_s=UPLOAD_DEADLINE_S),
+        deadline_s=UPLOAD_DEADLINE_S,
     )
     log.info("media-api listening", host=settings.host, port=settings.port, ops=settings.ops_port)
     # On SIGTERM: stop accepting, finish requests in flight, run the lifespan.

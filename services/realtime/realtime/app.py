@@ -7,6 +7,7 @@ import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -30,8 +31,8 @@ from realtime.settings import Config, GatewaySettings
 from realtime.ws import websocket_endpoint
 from telemetry import liveness
 from telemetry.bodycap import BodyCap
-from telemetry.httpguard import guarded_http
-from telemetry.ops import KEEP_ALIVE_S, ops_app
+from telemetry.httpguard import public_config
+from telemetry.ops import ops_app
 
 # The reader polls every 200 ms; this long without a poll means it is stuck.
 READER_STALL_S = 30.0
@@ -150,13 +151,14 @@ class SinglePageApp(StaticFiles):
             return await super().get_response("index.html", scope)
 
 
-def server_config(app: FastAPI, settings: GatewaySettings, **overrides: object) -> uvicorn.Config:
+def server_config(app: FastAPI, settings: GatewaySettings, **overrides: Any) -> uvicorn.Config:
     """uvicorn's websocket layer is python-websockets' sans-I/O protocol: it answers pings,
     enforces the maximum frame size and applies write backpressure that the pump relies on.
     Compression (permessage-deflate) is the deployment's choice (``ws_compression``): it saves
     bandwidth to browsers on slow links and costs a compression per connection per frame; off,
-    event frames are encoded once for all their subscribers (``realtime.direct``)."""
-    options: dict[str, object] = {
+    event frames are encoded once for all their subscribers (``realtime.direct``). A public
+    port: ``telemetry.httpguard.public_config``."""
+    options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
         "log_level": "warning",
@@ -166,8 +168,6 @@ def server_config(app: FastAPI, settings: GatewaySettings, **overrides: object) 
         "ws_ping_timeout": settings.ping_timeout_s,
         "ws_per_message_deflate": settings.ws_compression,
         "timeout_graceful_shutdown": 10,
-        "timeout_keep_alive": KEEP_ALIVE_S,
-        "http": guarded_http(),  # a request arrives whole, in time, with a bounded head
         **overrides,
     }
-    return uvicorn.Config(keep_send(app), **options)  # type: ignore[arg-type]
+    return public_config(keep_send(app), **options)
