@@ -212,19 +212,13 @@ async def _inbound(root: Path, logs: Path, rates: list[int], duration_s: float) 
     notes), which Kafka is not. Every step thus starts from the same state."""
     steps: list[dict[str, Any]] = []
     for rate in rates:
-        stack = Stack(StackSettings(), root / f"inbound-{rate}")
-        await asyncio.to_thread(stack.start)
-        try:
-            await asyncio.to_thread(stack.prepare)
-            async with running_system(stack, logs / f"inbound-{rate}") as running:
-                inbox = Inbox(running.services.urls["gateway"], running.token)
-                await inbox.start()
-                try:
-                    steps.append(await _inbound_step(running, inbox, rate, duration_s))
-                finally:
-                    await inbox.stop()
-        finally:
-            await asyncio.to_thread(stack.stop)
+        async with fresh_system(root, logs, f"inbound-{rate}") as (running, _):
+            inbox = Inbox(running.services.urls["gateway"], running.token)
+            await inbox.start()
+            try:
+                steps.append(await _inbound_step(running, inbox, rate, duration_s))
+            finally:
+                await inbox.stop()
         print("inbound step", steps[-1], flush=True)
         if steps[-1]["errors"] or (steps[-1]["p99_ms"] or 10**9) > 2000:
             break  # far past the knee: higher rates only add queueing
@@ -340,23 +334,17 @@ async def _fanout_fresh(root: Path, logs: Path, clients: int) -> dict[str, Any]:
     """Fan-out on a system started afresh, like each inbound step: after the outbound steps
     the embedded broker holds tens of thousands of records and costs more CPU per fetch
     (``_inbound``), which would be measured as the gateway's."""
-    stack = Stack(StackSettings(), root / "fanout")
-    await asyncio.to_thread(stack.start)
-    try:
-        await asyncio.to_thread(stack.prepare)
-        async with running_system(stack, logs / "fanout") as running:
-            return await _fanout(
-                running.services,
-                stack,
-                running.pool,
-                running.tenant_id,
-                running.integration_id,
-                running.token,
-                clients,
-                frames=FANOUT_FRAMES,
-            )
-    finally:
-        await asyncio.to_thread(stack.stop)
+    async with fresh_system(root, logs, "fanout") as (running, stack):
+        return await _fanout(
+            running.services,
+            stack,
+            running.pool,
+            running.tenant_id,
+            running.integration_id,
+            running.token,
+            clients,
+            frames=FANOUT_FRAMES,
+        )
 
 
 async def _statuses_settled(running: "Running", timeout_s: float) -> None:
@@ -453,6 +441,19 @@ async def running_system(stack: Stack, logs: Path) -> AsyncIterator[Running]:
             await pool.close()
     finally:
         await asyncio.to_thread(services.stop)
+
+
+@asynccontextmanager
+async def fresh_system(root: Path, logs: Path, name: str) -> AsyncIterator[tuple["Running", Stack]]:
+    """Infrastructure of its own (under ``root/name``) and every service on it, for one step."""
+    stack = Stack(StackSettings(), root / name)
+    await asyncio.to_thread(stack.start)
+    try:
+        await asyncio.to_thread(stack.prepare)
+        async with running_system(stack, logs / name) as running:
+            yield running, stack
+    finally:
+        await asyncio.to_thread(stack.stop)
 
 
 async def measure(
