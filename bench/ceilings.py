@@ -72,8 +72,9 @@ FANOUT_FRAMES = 60
 async def fanout_ceiling(
     logs: Path, clients: int, frames: int, *, compression: str = "none", shared: bool = False
 ) -> dict[str, object]:
-    """A bare broadcast to ``clients`` (``bench.ws_bare_server``): with ``compression`` "none"
-    the strongest this machine does, "deflate" what per-connection compression costs."""
+    """A bare broadcast to ``clients`` (``bench.ws_bare_server``): ``shared`` the strongest this
+    machine does (frames encoded once, several per write); otherwise `websockets`' broadcast,
+    and with ``compression`` "deflate" what per-connection compression costs."""
     import sys
 
     port = free_port()
