@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import uuid4
 
-import httpx
+import aiohttp
 
 from bench.http_load import build_request, closed_loop
 from bench.stats import summary_ms
@@ -27,7 +27,7 @@ AGENTS = 64  # agents posting at once, and the ceiling's connections
 
 
 async def open_windows(
-    api: httpx.AsyncClient, sim: SimControl, provider: Provider, account: str, customers: int
+    api: aiohttp.ClientSession, sim: SimControl, provider: Provider, account: str, customers: int
 ) -> list[str]:
     """An inbound message from each customer first (the 24-hour window), then the ids of
     their conversations."""
@@ -36,7 +36,8 @@ async def open_windows(
     deadline = time.monotonic() + 60
     conversations: list[str] = []
     while len(conversations) < customers and time.monotonic() < deadline:
-        page = (await api.get("/v1/conversations", params={"limit": 200})).json()
+        async with api.get("/v1/conversations", params={"limit": 200}) as response:
+            page = await response.json()
         conversations = [
             c["id"] for c in page["items"] if c.get("last_inbound_at") and c["integration_id"]
         ]
@@ -44,33 +45,38 @@ async def open_windows(
     return conversations
 
 
-def agents_client(gateway_url: str, token: str) -> httpx.AsyncClient:
-    """The agents' HTTP client: up to ``AGENTS`` connections to the gateway."""
-    return httpx.AsyncClient(
+def agents_client(gateway_url: str, token: str) -> aiohttp.ClientSession:
+    """The agents' HTTP client: up to ``AGENTS`` connections to the gateway. aiohttp, not
+    httpx: the load generator shares the machine with the system it measures, and with httpx
+    it took ~10 ms of CPU per send (the throughput step, 2026-12-01), with aiohttp ~1 ms
+    (``python -m bench.client_cost`` compares the two clients alone)."""
+    return aiohttp.ClientSession(
         base_url=gateway_url,
-        timeout=30,
+        timeout=aiohttp.ClientTimeout(total=30),
         headers={"Authorization": f"Bearer {token}"},
-        limits=httpx.Limits(max_connections=AGENTS),
+        connector=aiohttp.TCPConnector(limit=AGENTS),
     )
 
 
 async def _post(
-    api: httpx.AsyncClient, conversation: str, marker: str, errors: Counter[str]
+    api: aiohttp.ClientSession, conversation: str, marker: str, errors: Counter[str]
 ) -> bool:
     """Post one reply; False (and the reason counted in ``errors``) unless it got its 202."""
     try:
-        response = await api.post(
+        async with api.post(
             f"/v1/conversations/{conversation}/messages",
             json={
                 "client_message_id": marker,
                 "content": {"kind": "text", "body": f"reply {marker}"},
             },
-        )
-    except httpx.HTTPError as exc:
+        ) as response:
+            await response.read()
+            status = response.status
+    except (aiohttp.ClientError, TimeoutError) as exc:
         errors[type(exc).__name__] += 1
         return False
-    if response.status_code != 202:
-        errors[str(response.status_code)] += 1
+    if status != 202:
+        errors[str(status)] += 1
         return False
     return True
 
@@ -98,7 +104,7 @@ async def _received(
 
 
 async def throughput(
-    api: httpx.AsyncClient,
+    api: aiohttp.ClientSession,
     sim: SimControl,
     provider: Provider,
     account: str,
@@ -136,7 +142,7 @@ async def throughput(
 
 
 async def paced(
-    api: httpx.AsyncClient,
+    api: aiohttp.ClientSession,
     sim: SimControl,
     provider: Provider,
     account: str,

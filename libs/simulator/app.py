@@ -4,7 +4,6 @@ Graph's ``/{version}/{id}``), then the provider APIs."""
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
 from fastapi import FastAPI
 
 from simulator import control_api, driver, provider_api
@@ -22,17 +21,7 @@ def create_app(base_url: str, state: SimState | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Webhooks go to the URLs the developer registered (ingest-api on this machine): not a
-        # provider call, so not the tenants' egress guard.
-        timeout = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)
-        # As many kept-alive connections as webhooks in flight (driver.IN_FLIGHT): with
-        # httpx's default of 20, a burst of status webhooks opened and closed a connection
-        # for every post beyond the twentieth.
-        in_flight = driver.IN_FLIGHT
-        limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
-        async with httpx.AsyncClient(
-            timeout=timeout, limits=limits, follow_redirects=False, trust_env=False
-        ) as http:
+        async with driver.webhook_session() as http:
             app.state.runtime = Runtime(sim_state, http, base_url.rstrip("/"))
             yield
 

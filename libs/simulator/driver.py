@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-import httpx
+import aiohttp
 from aiolimiter import AsyncLimiter
 
 from contracts.common import Provider
@@ -18,10 +18,27 @@ from simulator.state import Integration, SimState
 
 _BACKGROUND: set[asyncio.Task[None]] = set()
 # Webhooks in flight at once. Every accepted send queues three status webhooks; unbounded,
-# a burst of sends piles thousands of requests onto the HTTP client's pool, whose bookkeeping
-# then costs more than the posts (and the simulator answers sends late).
+# a burst of sends piles thousands of requests onto the HTTP client's pool (and the simulator
+# answers sends late).
 IN_FLIGHT = 32
 _IN_FLIGHT = asyncio.Semaphore(IN_FLIGHT)
+# Below uvicorn's own 5 s: a kept-alive connection is dropped by us before a receiver on its
+# defaults closes it, so a webhook is never written onto a connection closing under it.
+KEEP_ALIVE_S = 4.0
+
+
+def webhook_session() -> aiohttp.ClientSession:
+    """The client webhooks are posted with. aiohttp, not httpx: posting status webhooks is
+    most of what the simulator does under load, and httpx costs several times aiohttp's CPU
+    per request (its pool checks every kept connection's socket on each request; measured by
+    ``python -m bench.client_cost``). Webhooks go to the URLs the developer registered
+    (ingest-api on this machine): not a provider call, so not the tenants' egress guard."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=IN_FLIGHT, keepalive_timeout=KEEP_ALIVE_S),
+        timeout=aiohttp.ClientTimeout(connect=5.0, sock_read=30.0),
+        trust_env=False,
+        auto_decompress=False,
+    )
 
 
 def request_for(integration: Integration, body: bytes) -> tuple[str, dict[str, str]]:
@@ -41,14 +58,17 @@ def request_for(integration: Integration, body: bytes) -> tuple[str, dict[str, s
 
 
 async def post(
-    state: SimState, http: httpx.AsyncClient, integration: Integration, body: bytes, what: str
+    state: SimState, http: aiohttp.ClientSession, integration: Integration, body: bytes, what: str
 ) -> int:
     url, headers = request_for(integration, body)
     try:
-        async with _IN_FLIGHT:
-            response = await http.post(url, content=body, headers=headers)
-        code = response.status_code
-    except httpx.HTTPError as exc:
+        async with (
+            _IN_FLIGHT,
+            http.post(url, data=body, headers=headers, allow_redirects=False) as response,
+        ):
+            await response.read()
+            code = response.status
+    except (aiohttp.ClientError, TimeoutError) as exc:
         code = 0
         state.webhooks.append(
             {
@@ -65,7 +85,7 @@ async def post(
 
 async def customer_message(
     state: SimState,
-    http: httpx.AsyncClient,
+    http: aiohttp.ClientSession,
     integration: Integration,
     customer: webhooks.Customer,
     spec: webhooks.InboundSpec,
@@ -87,7 +107,7 @@ async def customer_message(
 
 def after_send(
     state: SimState,
-    http: httpx.AsyncClient,
+    http: aiohttp.ClientSession,
     integration: Integration,
     message_id: str,
     recipient: str,
@@ -130,7 +150,7 @@ def after_send(
 
 async def drive(
     state: SimState,
-    http: httpx.AsyncClient,
+    http: aiohttp.ClientSession,
     integrations: Sequence[Integration],
     *,
     count: int,

@@ -3,7 +3,7 @@ webhooks with, and its own base URL (media links point back at it)."""
 
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
 
 from simulator.state import SimState
 
@@ -11,5 +11,5 @@ from simulator.state import SimState
 @dataclass
 class Runtime:
     state: SimState
-    http: httpx.AsyncClient
+    http: aiohttp.ClientSession
     base_url: str
