@@ -51,9 +51,13 @@ def kafka_broker(settings: KafkaSettings, **options: Any) -> KafkaBroker:
     )
 
 
-async def _undecoded(message: Any, original: Any = None) -> None:
-    """Decoding is each consumer's (it dead-letters what does not decode, record by record)."""
-    return None
+async def _undecoded(message: Any, original: Any = None) -> Any:
+    """Decoding is each consumer's (it dead-letters what does not decode, record by record):
+    the polled message itself is handed over as the "body". Asked for as a ``KafkaMessage``
+    parameter instead, FastStream resolves it through its context, a synchronous call that
+    its dependency injection runs in a worker thread for every poll: ~3% of a consumer's CPU
+    under load in thread hand-offs (py-spy)."""
+    return message
 
 
 @dataclass
@@ -163,7 +167,8 @@ class Subscription:
         if self._in_hand is None or time.monotonic() - self._in_hand < self._stall_s:
             liveness.beat(self.loop_name)
 
-    async def _on_batch(self, message: KafkaMessage) -> None:
+    async def _on_batch(self, body: Any) -> None:
+        message: KafkaMessage = body
         if self._failed.is_set():
             # Nothing later may be committed over the failed batch: hold the loop until the
             # process, told by run(), stops it.

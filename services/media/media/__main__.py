@@ -91,7 +91,11 @@ async def _run_worker(settings: MediaSettings) -> None:
                 ),
             )
             consumer = consumer_module.consumer(
-                kafka,
+                kafka.model_copy(
+                    update={
+                        "fetch_max_wait_ms": max(kafka.fetch_max_wait_ms, settings.poll_wait_ms)
+                    }
+                ),
                 deps,
                 publisher,
                 concurrency=settings.concurrency,

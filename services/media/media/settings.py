@@ -7,6 +7,7 @@
 | MEDIA_MAX_JSON_BODY_BYTES | 65536 | largest body of any route but uploads (413 while received) |
 | MEDIA_CONCURRENCY | 4 | fetches in flight per worker process |
 | MEDIA_BATCH_SIZE | 8 | fetch requests taken from the topic at a time |
+| MEDIA_POLL_WAIT_MS | 250 | least fetch wait of media-worker at the broker (ms) |
 | MEDIA_FETCH_ATTEMPTS | 3 | tries of a fetch that fails transiently before it is marked failed |
 | MEDIA_RETRY_INITIAL_S, MEDIA_RETRY_MAX_S | 0.5, 10 | backoff between those tries |
 | MEDIA_RETRY_LATER_S | 60 | still failing: next try this much later, 4 times longer each time |
@@ -36,6 +37,10 @@ class MediaSettings(BaseSettings):
     max_json_body_bytes: int = Field(64 * 1024, gt=0)
     concurrency: int = Field(4, ge=1, le=64)
     batch_size: int = Field(8, ge=1, le=200)
+    # A media fetch takes seconds; a quarter of a second more before it starts is not seen.
+    # Tansu answers a fetch only when its wait is over, so the shared 20 ms of the embedded
+    # stack made media-worker poll 50 times a second, mostly for nothing (docs/architecture.md).
+    poll_wait_ms: int = Field(250, ge=1, le=10_000)
     fetch_attempts: int = Field(3, ge=1, le=10)
     retry_initial_s: float = Field(0.5, gt=0)
     retry_max_s: float = Field(10.0, gt=0)
