@@ -28,6 +28,7 @@ import httpx
 
 from bench import outbound, system
 from bench.dashboard_plot import Panel, Series, draw, legend, panels
+from bench.running import Running, running_system
 from contracts import Provider
 from devstack.process import ManagedProcess, free_port
 from devstack.services import metrics_urls
@@ -70,7 +71,7 @@ async def _panel(
     return panel, series
 
 
-async def _pause_worker(running: system.Running, after_s: float, pause_s: float) -> None:
+async def _pause_worker(running: Running, after_s: float, pause_s: float) -> None:
     await asyncio.sleep(after_s)
     pid = running.services.processes["ingest-worker"].pid
     assert pid is not None
@@ -81,7 +82,7 @@ async def _pause_worker(running: system.Running, after_s: float, pause_s: float)
         os.kill(pid, signal.SIGCONT)
 
 
-async def _replies(running: system.Running, count: int) -> None:
+async def _replies(running: Running, count: int) -> None:
     urls = running.services.urls
     async with (
         SimControl(urls["simulator"]) as sim,
@@ -107,7 +108,7 @@ async def run(out: Path, *, rate: int, duration_s: float, pause_s: float, replie
     await asyncio.to_thread(stack.start)
     try:
         await asyncio.to_thread(stack.prepare)
-        async with system.running_system(stack, logs) as running:
+        async with running_system(stack, logs) as running:
             config = root / "prometheus.yml"
             config.write_text(prometheus_config(metrics_urls(running.services.ports)))
             port = free_port()

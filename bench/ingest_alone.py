@@ -35,8 +35,9 @@ import asyncpg
 from bench.ceilings import http_ceiling
 from bench.http_load import build_request, closed_loop
 from bench.report import ratio
+from bench.running import create_tenant
 from bench.stats import summary_ms
-from bench.system import create_tenant, meta_webhook
+from bench.system import meta_webhook
 from credentials import Vault, new_key
 from db.provision import insert_integration
 from devstack.services import ServiceSet

@@ -1,5 +1,6 @@
-"""The system under load, every service as its own process: inbound webhooks end to end,
-ingest-api against the HTTP ceiling, outbound sends, gateway fan-out against bare broadcast.
+"""The system under load, every service as its own process (``bench.running``): inbound
+webhooks end to end, outbound sends (``bench.outbound``), gateway fan-out against the bare
+broadcast (``bench.fanout``).
 
 Latency is carried in the payload: a webhook's message text starts with ``bench:<epoch>``
 (its scheduled send time), which comes back to the agent's websocket inside the
@@ -9,38 +10,20 @@ text.
 
 import asyncio
 import json
-import os
-import secrets
-import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
-import asyncpg
-from pydantic import SecretStr
 from websockets.asyncio.client import connect
 
-from auth.tokens import mint
-from bench import outbound
-from bench.ceilings import FANOUT_FRAMES
+from bench import fanout, outbound
 from bench.http_load import build_request, open_loop
-from bench.procs import swarm
 from bench.report import ratio
+from bench.running import Running, fresh_system, running_system
 from bench.stats import summary_ms
-from bus.publisher import Outgoing, Publisher
-from config import AuthSettings, KafkaSettings
-from contracts import ConversationUpdated, ConversationView, Provider, topics
-from credentials import Vault, new_key
-from db.provision import insert_tenant, upsert_member
-from db.realtime_log import numbered, record
+from contracts import Provider
 from db.tenant import tenant_tx
-from devstack.demo import wire_demo
-from devstack.services import SPECS, ServiceSet
-from devstack.settings import StackSettings
 from devstack.stack import Stack
 from providers.meta.verify import sign
 from simulator.control import SimControl
@@ -87,21 +70,6 @@ def meta_webhook(account: str, i: int, sent_at: float) -> bytes:
         },
         separators=(",", ":"),
     ).encode()
-
-
-async def create_tenant(owner_url: str) -> UUID:
-    tenant_id = uuid4()
-    conn = await asyncpg.connect(owner_url)
-    try:
-        async with conn.transaction():
-            await conn.execute("SELECT set_config('app.tenant_id', $1, true)", str(tenant_id))
-            await insert_tenant(
-                conn, tenant_id=tenant_id, name="Bench", slug=f"bench-{tenant_id.hex[:12]}"
-            )
-            await upsert_member(conn, tenant_id=tenant_id, user_id="bench-agent", role="agent")
-    finally:
-        await conn.close()
-    return tenant_id
 
 
 class Inbox:
@@ -163,7 +131,7 @@ class Inbox:
 
 
 async def _inbound_step(
-    running: "Running", inbox: Inbox, rate: int, duration_s: float
+    running: Running, inbox: Inbox, rate: int, duration_s: float
 ) -> dict[str, Any]:
     """Signed Meta webhooks posted open loop at ``rate`` for ``duration_s``, each timed from
     its scheduled send to the agent's websocket frame."""
@@ -238,7 +206,7 @@ async def _inbound(root: Path, logs: Path, rates: list[int], duration_s: float) 
     }
 
 
-async def _outbound(running: "Running", *, quick: bool) -> dict[str, Any]:
+async def _outbound(running: Running, *, quick: bool) -> dict[str, Any]:
     """The outbound path's ceiling, throughput and paced latency (bench.outbound)."""
     urls = running.services.urls
     out: dict[str, Any] = {}
@@ -263,91 +231,7 @@ async def _outbound(running: "Running", *, quick: bool) -> dict[str, Any]:
     return out
 
 
-async def _fanout(
-    system: ServiceSet,
-    stack: Stack,
-    pool: asyncpg.Pool,
-    tenant_id: UUID,
-    integration_id: UUID,
-    token: str,
-    clients: int,
-    frames: int,
-) -> dict[str, Any]:
-    assert stack.endpoints is not None
-    bootstrap = stack.endpoints.kafka_bootstrap
-    url = system.urls["gateway"].replace("http", "ws", 1) + "/v1/ws"
-    handshake = [
-        json.dumps({"type": "auth", "token": token}),
-        json.dumps({"type": "subscribe", "channel": "inbox", "after": None}),
-    ]
-    async with tenant_tx(pool, tenant_id) as conn:
-        contact_id = await conn.fetchval(
-            "INSERT INTO contacts (tenant_id, integration_id, external_id) VALUES ($1, $2, $3) "
-            "RETURNING id",
-            tenant_id,
-            integration_id,
-            f"fan-{uuid4().hex[:8]}",
-        )
-        conversation_id = await conn.fetchval(
-            "INSERT INTO conversations (tenant_id, integration_id, contact_id) "
-            "VALUES ($1, $2, $3) RETURNING id",
-            tenant_id,
-            integration_id,
-            contact_id,
-        )
-
-    async def burst(pub: Publisher) -> None:
-        """Record ``frames`` conversation updates in one transaction and publish them in one
-        call, as ingest-worker does a batch: the gateway then has them all at once, like the
-        bare broadcast, and the span measures its fan-out rather than a producer's round
-        trips (on a broker holding the earlier steps' records, 60 sequential publishes took
-        seconds)."""
-        from datetime import UTC, datetime
-
-        events = [
-            ConversationUpdated(
-                conversation=ConversationView(
-                    id=conversation_id,
-                    integration_id=integration_id,
-                    provider=Provider.META,
-                    contact_id=contact_id,
-                    status="open",
-                    last_message_preview=f"bench:{time.time():.6f}",
-                    updated_at=datetime.now(UTC),
-                )
-            )
-            for _ in range(frames)
-        ]
-        async with tenant_tx(pool, tenant_id) as conn:
-            recorded = await record(conn, tenant_id, events)
-        stamped = await numbered(pool, recorded)
-        await pub.publish_many([Outgoing(topics.REALTIME, str(tenant_id), e) for e in stamped])
-
-    # The producer is connected before the clock starts: the span is the gateway's.
-    async with Publisher(KafkaSettings(bootstrap=bootstrap)) as pub:
-        return await swarm(
-            url, clients, frames, "gateway", handshake, lambda: burst(pub), timeout_s=120
-        )
-
-
-async def _fanout_fresh(root: Path, logs: Path, clients: int) -> dict[str, Any]:
-    """Fan-out on a system started afresh, like each inbound step: after the outbound steps
-    the embedded broker holds tens of thousands of records and costs more CPU per fetch
-    (``_inbound``), which would be measured as the gateway's."""
-    async with fresh_system(root, logs, "fanout") as (running, stack):
-        return await _fanout(
-            running.services,
-            stack,
-            running.pool,
-            running.tenant_id,
-            running.integration_id,
-            running.token,
-            clients,
-            frames=FANOUT_FRAMES,
-        )
-
-
-async def _statuses_settled(running: "Running", timeout_s: float) -> None:
+async def _statuses_settled(running: Running, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         async with tenant_tx(running.pool, running.tenant_id) as conn:
@@ -359,101 +243,6 @@ async def _statuses_settled(running: "Running", timeout_s: float) -> None:
             break
         await asyncio.sleep(1)
     await asyncio.sleep(5)  # the last realtime events reach the gateway
-
-
-@dataclass
-class Running:
-    """Every service up on one stack, a bench tenant wired to the simulator."""
-
-    services: ServiceSet
-    pool: asyncpg.Pool
-    tenant_id: UUID
-    integration_id: UUID  # the Meta integration the load goes through
-    account: str
-    webhook_key: str
-    app_secret: str
-    token: str  # an agent of the tenant
-
-
-@asynccontextmanager
-async def running_system(stack: Stack, logs: Path) -> AsyncIterator[Running]:
-    assert stack.endpoints is not None
-    e = stack.endpoints
-    jwt_secret, credential_key = secrets.token_urlsafe(32), new_key()
-    env = {
-        **os.environ,
-        **e.env(),
-        "JWT_ALGORITHM": "HS256",
-        "JWT_SECRET": jwt_secret,
-        "JWT_ISSUER": "omni-bench",
-        "JWT_AUDIENCE": "omni",
-        "CREDENTIAL_KEYS": credential_key,
-        "LOG_FORMAT": "json",
-        "LOG_LEVEL": "INFO",
-        "GATEWAY_SEND_QUEUE_MAX": "4096",
-        "GATEWAY_MAX_CHANNELS": "16",
-    }
-    services = ServiceSet([s.name for s in SPECS], env, logs, sys.executable)
-    await asyncio.to_thread(services.start)
-    try:
-        tenant_id = await create_tenant(e.database_url)
-        vault = Vault([credential_key])
-        wired = {
-            w.provider: w
-            for w in await wire_demo(
-                e.database_url,
-                vault,
-                tenant_id=tenant_id,
-                sim_url=services.urls["simulator"],
-                ingest_url=services.urls["ingest-api"],
-                account_prefix=f"b{uuid4().hex[:6]}",
-            )
-        }
-        meta = wired[Provider.META]
-        pool = await asyncpg.create_pool(e.app_database_url, min_size=1, max_size=4)
-        assert pool is not None
-        try:
-            async with tenant_tx(pool, tenant_id) as conn:
-                app_secret = vault.open(
-                    await conn.fetchval(
-                        "SELECT credentials FROM integrations WHERE id = $1", meta.integration_id
-                    )
-                )["app_secret"]
-            auth = AuthSettings(
-                algorithm="HS256",
-                secret=SecretStr(jwt_secret),
-                issuer="omni-bench",
-                audience="omni",
-            )
-            yield Running(
-                services=services,
-                pool=pool,
-                tenant_id=tenant_id,
-                integration_id=meta.integration_id,
-                account=meta.account_id,
-                webhook_key=meta.webhook_url.rsplit("/", 1)[1],
-                app_secret=app_secret,
-                token=mint(
-                    auth, tenant_id=tenant_id, user_id="bench-agent", role="agent", ttl_s=3600
-                ),
-            )
-        finally:
-            await pool.close()
-    finally:
-        await asyncio.to_thread(services.stop)
-
-
-@asynccontextmanager
-async def fresh_system(root: Path, logs: Path, name: str) -> AsyncIterator[tuple["Running", Stack]]:
-    """Infrastructure of its own (under ``root/name``) and every service on it, for one step."""
-    stack = Stack(StackSettings(), root / name)
-    await asyncio.to_thread(stack.start)
-    try:
-        await asyncio.to_thread(stack.prepare)
-        async with running_system(stack, logs / name) as running:
-            yield running, stack
-    finally:
-        await asyncio.to_thread(stack.stop)
 
 
 async def measure(
@@ -472,7 +261,7 @@ async def measure(
             )
         await asyncio.sleep(6)  # the dispatcher reloads integration settings
         out.update(await _outbound(running, quick=quick))
-    out["fanout"] = await _fanout_fresh(root, logs, ceilings["fanout"]["clients"])
+    out["fanout"] = await fanout.fanout_fresh(root, logs, ceilings["fanout"]["clients"])
     out["fanout"]["ratio_to_fanout_ceiling"] = ratio(
         out["fanout"]["deliveries_per_s"], ceilings["fanout"]["deliveries_per_s"]
     )
