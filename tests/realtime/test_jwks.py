@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed
 
 from config.shared import AuthSettings
 from devstack.stack import Endpoints
-from realtime.session import CloseCode
+from realtime.protocol import CloseCode
 from tests.realtime.conftest import connect, recv, running_gateway
 
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)

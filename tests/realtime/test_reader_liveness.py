@@ -9,7 +9,7 @@ from websockets.exceptions import ConnectionClosed
 
 from credentials import Vault
 from devstack.stack import Endpoints
-from realtime.session import CloseCode
+from realtime.protocol import CloseCode
 from tests.realtime.conftest import connect, recv, running_gateway, subscribe, token
 from tests.realtime.world import make_world
 

@@ -8,17 +8,17 @@ from hypothesis import strategies as st
 
 from realtime.channels import conversation_name, parse_channel
 from realtime.feed import Admission, FeedEvent, admit, feed_event
-from realtime.ratelimit import TokenBucket
-from realtime.session import (
+from realtime.protocol import (
     Authenticate,
     Close,
     CloseCode,
     Limits,
     Reauthenticate,
-    Session,
     State,
     Subscribe,
 )
+from realtime.ratelimit import TokenBucket
+from realtime.session import Session
 
 TENANT = UUID(int=1)
 CONV = UUID(int=2)

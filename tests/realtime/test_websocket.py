@@ -16,7 +16,7 @@ from bus.publisher import Outgoing, Publisher
 from contracts import topics
 from credentials import Vault
 from devstack.stack import Endpoints
-from realtime.session import CloseCode
+from realtime.protocol import CloseCode
 from tests.conftest import TEST_SECRETS
 from tests.realtime.conftest import (
     Gateway,

@@ -17,7 +17,7 @@ from websockets.exceptions import ConnectionClosed
 from auth.tokens import mint
 from db.provision import upsert_member
 from devstack.stack import Endpoints
-from realtime.session import CloseCode
+from realtime.protocol import CloseCode
 from tests.realtime.conftest import TEST_AUTH, Gateway, connect, recv, running_gateway, subscribe
 
 AUTH_TIMEOUT_S = 1.0

@@ -26,7 +26,7 @@ from realtime.api import asyncapi, conversations, integrations, messages
 from realtime.deps import Resources
 from realtime.direct import keep_send
 from realtime.hub import Hub
-from realtime.session import CloseCode
+from realtime.protocol import CloseCode
 from realtime.settings import Config, GatewaySettings
 from realtime.ws import websocket_endpoint
 from telemetry import liveness

@@ -33,7 +33,8 @@ from contracts.realtime import RealtimeEvent
 from db.tenant import tenant_tx
 from realtime import latency, records
 from realtime.feed import Admission, FeedEvent, admit
-from realtime.session import Session, State
+from realtime.protocol import State
+from realtime.session import Session
 from realtime.store import events as event_store
 from telemetry import tracing
 

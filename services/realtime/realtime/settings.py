@@ -14,7 +14,7 @@ from config.shared import (
     KafkaSettings,
     LogSettings,
 )
-from realtime.session import Limits
+from realtime.protocol import Limits
 
 
 class GatewaySettings(BaseSettings):

@@ -23,16 +23,16 @@ from realtime.direct import DirectWriter
 from realtime.errors import ApiError
 from realtime.feed import TracedFrame
 from realtime.hub import record_close
-from realtime.session import (
+from realtime.protocol import (
     Action,
     Authenticate,
     Close,
     CloseCode,
     Outgoing,
     Reauthenticate,
-    Session,
     State,
 )
+from realtime.session import Session
 from realtime.settings import origin_allowed
 from realtime.store import events as event_store
 from realtime.wire import SharedFrame
