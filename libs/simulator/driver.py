@@ -22,8 +22,9 @@ _BACKGROUND: set[asyncio.Task[None]] = set()
 # answers sends late).
 IN_FLIGHT = 32
 _IN_FLIGHT = asyncio.Semaphore(IN_FLIGHT)
-# Below uvicorn's own 5 s: a kept-alive connection is dropped by us before a receiver on its
-# defaults closes it, so a webhook is never written onto a connection closing under it.
+# Below uvicorn's default of 5 s: we drop an idle connection before a receiver on uvicorn's
+# defaults would, so such a receiver does not close a connection just as a webhook reuses it
+# (ingest-api keeps idle connections 75 s; a receiver quicker than 4 s can still race us).
 KEEP_ALIVE_S = 4.0
 
 
